@@ -1,0 +1,82 @@
+/**
+ * What the detector hands the enforcer, and what the enforcer reports back.
+ *
+ * The detector reports facts about sources (flagged, still active); the policy (src/enforce/
+ * policy.ts) decides (allowlist, TTL, caps, dry-run) and drives a RouteBackend. Every time here
+ * is the caller's clock in integer microseconds: packet time in analyze and replay, a monotonic
+ * clock anchored to UTC in live mode. The policy never reads the wall clock itself, so the same
+ * inputs give the same decisions.
+ */
+
+export type FlagReason = 'flood' | 'scan';
+
+/** The detector flagged a source: it sends SYNs and doesn't finish handshakes. */
+export interface FlagEvent {
+  /** Canonical text form: dotted quad for IPv4 (never ::ffff:...), RFC 5952 for IPv6. */
+  ip: string;
+  family: 4 | 6;
+  /** Time of the SYN that crossed the threshold. */
+  tsUs: number;
+  reason: FlagReason;
+  /** Counts at flag time (for the decision log). */
+  halfOpen: number;
+  attempts: number;
+  completed: number;
+  incomplete: number;
+  distinctPorts: number;
+}
+
+/** A flagged source keeps attacking (emitted at most once per second of the caller's clock). */
+export interface ActivityEvent {
+  ip: string;
+  family: 4 | 6;
+  tsUs: number;
+}
+
+export type DecisionAction =
+  | 'block'        // route installed (or would be, in dry-run)
+  | 'renew'        // block's expiry pushed out because the source is still attacking
+  | 'unblock'      // route removed (TTL expiry, shutdown, or by the operator)
+  | 'skip'         // not blocked: allowlisted, cap reached, already blocked, ...
+  | 'alert';       // a policy alert (block cap hit, rate cap hit, backend failure)
+
+export interface Decision {
+  action: DecisionAction;
+  /** Source address (empty for alerts that are not about one source). */
+  ip: string;
+  tsUs: number;
+  /** Why: flag reason for block/renew, "ttl-expired"/"shutdown"/"operator" for unblock,
+   *  "allowlisted"/"block-cap"/"rate-cap"/"backend-error" for skip and alert. */
+  reason: string;
+  /** Block expiry (block, renew). */
+  expiresUs?: number;
+  /** Free text detail (e.g. the allowlist entry that matched, the errno). */
+  detail?: string;
+}
+
+export type DecisionSink = (d: Decision) => void;
+
+export type RouteType = 'unreachable' | 'prohibit' | 'blackhole';
+
+/** A host route as the kernel lists it. */
+export interface HostRoute {
+  ip: string;
+  family: 4 | 6;
+  type: RouteType;
+}
+
+/**
+ * Installs and removes host routes. Synchronous on purpose: an rtnetlink round trip takes
+ * microseconds, and a synchronous backend keeps replay deterministic.
+ * Implementations: netlink addon (native/), `ip route` fallback, and a recording backend
+ * (replay, analyze) that touches nothing.
+ */
+export interface RouteBackend {
+  readonly name: string;
+  /** Add a host route; an existing identical route (EEXIST) counts as success. */
+  add(ip: string, family: 4 | 6, type: RouteType): void;
+  /** Delete a host route synwatch added; a missing route (ESRCH/ENOENT) counts as success. */
+  del(ip: string, family: 4 | 6, type: RouteType): void;
+  /** Routes carrying synwatch's marker (rtm_protocol), i.e. only the ones synwatch added. */
+  list(): HostRoute[];
+}
