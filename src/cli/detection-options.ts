@@ -1,0 +1,67 @@
+/**
+ * The detection options shared by `analyze`, `replay` and `live`: one definition, so that
+ * `--threshold N` means the same everywhere (the number of half-open attempts from one source
+ * that flags it; `poll` gives it the same meaning over /proc/net/tcp).
+ */
+import { Command, Option } from 'commander';
+import { DEFAULT_PIPELINE_OPTIONS, PipelineOptions } from '../pipeline';
+import { positiveInt, positiveSeconds, ratio } from './errors';
+
+export interface DetectionFlags {
+  threshold?: number;
+  handshakeTimeout?: number;
+  window?: number;
+  windowIncomplete?: number;
+  maxCompletionRatio?: number;
+  scanPorts?: number;
+  maxSources?: number;
+  maxAttempts?: number;
+}
+
+export function addDetectionOptions(cmd: Command): Command {
+  const d = DEFAULT_PIPELINE_OPTIONS.detector;
+  const t = DEFAULT_PIPELINE_OPTIONS.tracker;
+  return cmd
+    .addOption(new Option('--threshold <n>', `half-open attempts from one source that flag it (default ${d.threshold})`).argParser(positiveInt('--threshold')))
+    .addOption(new Option('--handshake-timeout <s>', `seconds before an unanswered attempt counts as incomplete (default ${t.handshakeTimeoutUs / 1e6})`).argParser(positiveSeconds('--handshake-timeout')))
+    .addOption(new Option('--window <s>', `window for incomplete attempts, seconds (default ${d.windowUs / 1e6})`).argParser(positiveSeconds('--window')))
+    .addOption(new Option('--window-incomplete <n>', `incomplete attempts within the window that flag a source (default ${d.windowIncomplete})`).argParser(positiveInt('--window-incomplete')))
+    .addOption(new Option('--max-completion-ratio <r>', `a source completing more than this share of its attempts is never flagged (default ${d.maxCompletionRatio})`).argParser(ratio('--max-completion-ratio')))
+    .addOption(new Option('--scan-ports <n>', `more distinct destination ports than this makes a flag a scan (default ${d.scanPorts})`).argParser(positiveInt('--scan-ports')))
+    .addOption(new Option('--max-sources <n>', `per-source table size (LRU) (default ${t.maxSources})`).argParser(positiveInt('--max-sources')))
+    .addOption(new Option('--max-attempts <n>', `attempt table size (default ${t.maxAttempts})`).argParser(positiveInt('--max-attempts')));
+}
+
+export function pipelineOptions(f: DetectionFlags): PipelineOptions {
+  const d = DEFAULT_PIPELINE_OPTIONS;
+  return {
+    tracker: {
+      ...d.tracker,
+      handshakeTimeoutUs: f.handshakeTimeout !== undefined ? Math.round(f.handshakeTimeout * 1e6) : d.tracker.handshakeTimeoutUs,
+      maxSources: f.maxSources ?? d.tracker.maxSources,
+      maxAttempts: f.maxAttempts ?? d.tracker.maxAttempts,
+    },
+    detector: {
+      ...d.detector,
+      threshold: f.threshold ?? d.detector.threshold,
+      windowUs: f.window !== undefined ? Math.round(f.window * 1e6) : d.detector.windowUs,
+      windowIncomplete: f.windowIncomplete ?? d.detector.windowIncomplete,
+      maxCompletionRatio: f.maxCompletionRatio ?? d.detector.maxCompletionRatio,
+      scanPorts: f.scanPorts ?? d.detector.scanPorts,
+    },
+  };
+}
+
+/** The settings as the report shows them. */
+export function settingsRecord(o: PipelineOptions): Record<string, number> {
+  return {
+    threshold: o.detector.threshold,
+    handshakeTimeoutSeconds: o.tracker.handshakeTimeoutUs / 1e6,
+    windowSeconds: o.detector.windowUs / 1e6,
+    windowIncomplete: o.detector.windowIncomplete,
+    maxCompletionRatio: o.detector.maxCompletionRatio,
+    scanPorts: o.detector.scanPorts,
+    maxSources: o.tracker.maxSources,
+    maxAttempts: o.tracker.maxAttempts,
+  };
+}

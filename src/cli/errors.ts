@@ -1,0 +1,53 @@
+/**
+ * Errors at the CLI edge. A UsageError exits 2, any other known error exits 1; both print one
+ * line on stderr and no stack trace (SYNWATCH_DEBUG=1 prints the stack for developers).
+ */
+import { InvalidArgumentError } from 'commander';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const EXIT_OK = 0;
+export const EXIT_ERROR = 1;
+export const EXIT_USAGE = 2;
+
+/** Print one line for `err` and return the exit code it deserves. */
+export function reportError(err: unknown): number {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const usage = e instanceof UsageError;
+  process.stderr.write(`synwatch: ${usage ? '' : ''}${e.message.split('\n')[0]}\n`);
+  if (process.env.SYNWATCH_DEBUG && e.stack) process.stderr.write(`${e.stack}\n`);
+  return usage ? EXIT_USAGE : EXIT_ERROR;
+}
+
+/** commander argument parsers that name the option in their message. */
+export function positiveInt(option: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
+      throw new InvalidArgumentError(`${option} takes a whole number >= 1, got '${value}'`);
+    }
+    return n;
+  };
+}
+
+export function positiveSeconds(option: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+      throw new InvalidArgumentError(`${option} takes a number of seconds > 0, got '${value}'`);
+    }
+    return n;
+  };
+}
+
+export function ratio(option: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) {
+      throw new InvalidArgumentError(`${option} takes a number from 0 to 1, got '${value}'`);
+    }
+    return n;
+  };
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+/**
+ * synwatch: packet-level SYN-flood analyzer and route-reject enforcer.
+ * Subcommands live in src/cli/commands/, one file each, each exporting `register(program)`.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { reportError, EXIT_USAGE } from './errors';
+import { LOG_LEVELS } from './log';
+import * as analyze from './commands/analyze';
+
+const COMMANDS: { register(program: Command): void }[] = [analyze];
+
+// Optional commands whose modules may be absent in a partial build.
+for (const name of ['live', 'replay', 'poll', 'blocks', 'unblock']) {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    COMMANDS.push(require(`./commands/${name}`));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = new Command();
+  program
+    .name('synwatch')
+    .description('Packet-level SYN-flood analyzer and route-reject enforcer for Linux')
+    .version(require('../../../package.json').version)
+    .addOption(new Option('--log-level <level>', 'log level for the JSON logs on stderr').choices(LOG_LEVELS).default('warn'))
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+  for (const c of COMMANDS) c.register(program);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander already printed its one-line message; help and version exit 0.
+      return e.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    return reportError(e);
+  }
+}
+
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});

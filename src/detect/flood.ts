@@ -1,0 +1,224 @@
+/**
+ * Flood as a whole: a CUSUM over unfinished handshakes per second of packet time (the method of
+ * SYN-dog, Wang, Zhang & Shin, "Detecting SYN flooding attacks", INFOCOM 2002).
+ *
+ * Per one-second bucket n: D(n) = new attempts - completions; x(n) = D(n) / max(avg, floor)
+ * where avg is an EWMA of attempts per second over quiet buckets (the site's normal load), and
+ * y(n) = max(0, y(n-1) + x(n) - allowance). The alarm rises when y >= alarmLevel and the span
+ * ends when y falls back to 0 (or the capture ends). Normalising by the normal load makes the
+ * same defaults fit a quiet host and a busy server.
+ *
+ * A span is reported as `spoofed-flood` when most of its attempts came from sources that had no
+ * earlier attempt (random spoofed addresses send one SYN each) and there were at least
+ * minNewSources of them; otherwise as `syn-flood` (few real sources, flagged one by one).
+ *
+ * Defaults, from the corpus: the smallest floods there (38 SYNs in < 1 ms; 1,001 SYNs over 32 s)
+ * must alarm, and no benign capture may (their handshakes complete; a refused connection retried
+ * a few times stays far below the floor of 20 attempts/s with an allowance of half of it).
+ */
+import { ADVICE, AddressCount, Alert, Endpoint } from './alerts';
+import { SourceTable } from '../track/sources';
+import { TargetTable } from '../track/targets';
+import { wordsToIp } from '../decode/address';
+
+export interface FloodOptions {
+  /** Attempts per second assumed normal at the least (the normaliser's floor). */
+  floorRate: number;
+  /** Share of normal load that may go unfinished every second without raising y. */
+  allowance: number;
+  /** y at which the alarm rises. */
+  alarmLevel: number;
+  /** Share of a span's attempts from new sources that makes it spoofed. */
+  spoofedShare: number;
+  /** New sources a spoofed flood needs at the least. */
+  minNewSources: number;
+}
+
+export const DEFAULT_FLOOD_OPTIONS: FloodOptions = {
+  floorRate: 20,
+  allowance: 0.5,
+  alarmLevel: 1,
+  spoofedShare: 0.5,
+  minNewSources: 20,
+};
+
+const BUCKET_US = 1_000_000;
+const EWMA_WEIGHT = 0.1;
+const TOP_N = 5;
+/** After this many empty seconds the CUSUM has long decayed to 0: stop stepping one by one. */
+const MAX_EMPTY_STEPS = 3600;
+
+export class FloodDetector {
+  private bucketStartUs = -1;
+  private bucketAttempts = 0;
+  private bucketCompleted = 0;
+  private bucketNewSource = 0;
+  private normalRate: number;
+  private y = 0;
+  private alarmed = false;
+  /** Stamp for target counts: one per quiet bucket, one for a whole span (y > 0). */
+  private stamp = 1;
+  private spanStartUs = 0;
+  private spanLastAttemptUs = 0;
+  private spanAttempts = 0;
+  private spanCompleted = 0;
+  private spanNewSource = 0;
+  private spanPeak = 0;
+  private inSpan = false;
+  private current: Alert | null = null;
+
+  constructor(
+    private readonly opts: FloodOptions,
+    private readonly sources: SourceTable,
+    private readonly targets: TargetTable,
+    private readonly onAlert: (alert: Alert, phase: 'start' | 'end') => void,
+  ) {
+    this.normalRate = opts.floorRate;
+  }
+
+  onAttempt(src: number, target: number, tsUs: number): void {
+    this.roll(tsUs);
+    this.bucketAttempts++;
+    if (this.sources.attempts[src] === 1) this.bucketNewSource++;
+    if (target >= 0) this.targets.countSpanAttempt(target, this.stamp);
+    this.spanLastAttemptUs = tsUs;
+  }
+
+  onCompleted(tsUs: number): void {
+    this.roll(tsUs);
+    this.bucketCompleted++;
+  }
+
+  onTime(nowUs: number): void {
+    this.roll(nowUs);
+  }
+
+  /** End of input: close the last bucket and any open span. */
+  finish(endUs: number): void {
+    if (this.bucketStartUs < 0) return;
+    this.closeBucket();
+    if (this.alarmed) this.endSpan(Math.max(this.spanLastAttemptUs, Math.min(endUs, this.bucketStartUs + BUCKET_US)));
+    this.bucketStartUs = -1;
+  }
+
+  private roll(tsUs: number): void {
+    if (this.bucketStartUs < 0) {
+      this.bucketStartUs = tsUs - (tsUs % BUCKET_US);
+      return;
+    }
+    if (tsUs < this.bucketStartUs + BUCKET_US) return;
+    this.closeBucket();
+    let steps = 0;
+    this.bucketStartUs += BUCKET_US;
+    while (tsUs >= this.bucketStartUs + BUCKET_US) {
+      if (++steps > MAX_EMPTY_STEPS || (this.y === 0 && !this.inSpan)) {
+        if (this.alarmed) this.endSpan(this.spanLastAttemptUs);
+        this.y = 0;
+        this.inSpan = false;
+        this.bucketStartUs = tsUs - (tsUs % BUCKET_US);
+        break;
+      }
+      this.closeBucket(); // an empty second
+      this.bucketStartUs += BUCKET_US;
+    }
+  }
+
+  /** Fold the current bucket into the CUSUM and reset it. */
+  private closeBucket(): void {
+    const a = this.bucketAttempts;
+    const d = a - this.bucketCompleted;
+    const x = d / Math.max(this.normalRate, this.opts.floorRate);
+    const y = Math.max(0, this.y + x - this.opts.allowance);
+    if (y > 0 && !this.inSpan) this.startSpan();
+    if (this.inSpan) {
+      this.spanAttempts += a;
+      this.spanCompleted += this.bucketCompleted;
+      this.spanNewSource += this.bucketNewSource;
+      if (a > this.spanPeak) this.spanPeak = a;
+    } else {
+      this.normalRate = (1 - EWMA_WEIGHT) * this.normalRate + EWMA_WEIGHT * a;
+    }
+    this.y = y;
+    if (!this.alarmed && y >= this.opts.alarmLevel) {
+      this.alarmed = true;
+      this.current = this.snapshot(this.bucketStartUs + BUCKET_US);
+      this.onAlert(this.current, 'start');
+    } else if (y === 0 && this.inSpan) {
+      if (this.alarmed) this.endSpan(this.spanLastAttemptUs);
+      this.inSpan = false;
+    }
+    if (!this.inSpan) this.stamp++; // a quiet bucket's target counts belong to no span
+    this.bucketAttempts = 0;
+    this.bucketCompleted = 0;
+    this.bucketNewSource = 0;
+  }
+
+  private startSpan(): void {
+    this.inSpan = true;
+    this.spanStartUs = this.bucketStartUs;
+    this.spanAttempts = 0;
+    this.spanCompleted = 0;
+    this.spanNewSource = 0;
+    this.spanPeak = 0;
+  }
+
+  private endSpan(endUs: number): void {
+    const alert = this.snapshot(endUs);
+    this.alarmed = false;
+    this.inSpan = false;
+    this.current = null;
+    this.onAlert(alert, 'end');
+  }
+
+  private snapshot(endUs: number): Alert {
+    const spoofed =
+      this.spanNewSource >= this.opts.minNewSources &&
+      this.spanNewSource >= this.opts.spoofedShare * this.spanAttempts;
+    const kind = spoofed ? 'spoofed-flood' : 'syn-flood';
+    return {
+      kind,
+      startUs: this.spanStartUs,
+      endUs: Math.max(endUs, this.spanStartUs),
+      count: this.spanAttempts,
+      completed: this.spanCompleted,
+      peakRate: this.spanPeak,
+      newSourceAttempts: this.spanNewSource,
+      targets: this.topTargets(),
+      sources: spoofed ? [] : this.topSources(),
+      advice: ADVICE[kind],
+    };
+  }
+
+  private topTargets(): Endpoint[] {
+    const t = this.targets;
+    const top: Endpoint[] = [];
+    t.forEachOldestFirst((s) => {
+      if (t.spanStamp[s] !== this.stamp) return;
+      const n = t.spanAttempts[s];
+      if (top.length === TOP_N && n <= top[TOP_N - 1].attempts) return;
+      const base = s * t.keyWords;
+      top.push({ ip: wordsToIp(t.keys, base), port: t.keys[base + 4], attempts: n });
+      top.sort(byAttemptsThenAddress);
+      if (top.length > TOP_N) top.pop();
+    });
+    return top;
+  }
+
+  private topSources(): AddressCount[] {
+    const s = this.sources;
+    const top: AddressCount[] = [];
+    s.forEachOldestFirst((slot) => {
+      if (s.lastUs[slot] < this.spanStartUs) return;
+      const n = s.attempts[slot] - s.completed[slot];
+      if (n <= 0 || (top.length === TOP_N && n <= top[TOP_N - 1].count)) return;
+      top.push({ ip: wordsToIp(s.keys, slot * s.keyWords), count: n });
+      top.sort((a, b) => b.count - a.count || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
+      if (top.length > TOP_N) top.pop();
+    });
+    return top;
+  }
+}
+
+export function byAttemptsThenAddress(a: Endpoint, b: Endpoint): number {
+  return b.attempts - a.attempts || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : a.port - b.port);
+}

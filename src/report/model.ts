@@ -1,0 +1,287 @@
+/**
+ * The analysis report as data: the `--json` contract, and what the text report prints.
+ *
+ * Contract (stable, camelCase; times ISO-8601 UTC with microseconds, packet time):
+ *   version                 report format version (bumped on any incompatible change)
+ *   capture                 { file, format, compressed, byteOrder, linkTypes[], interfaces[],
+ *                             records, bytes, first, last, durationSeconds, warnings[] }
+ *   settings                the detection settings in force
+ *   totals                  { packets, tcpSegments, synOnly, synAck, rst, attempts, completed,
+ *                             incomplete, synRetransmits, synWithData, clientResets, serverResets,
+ *                             timedOut, lateCompletions, unsolicitedSynAck, tcpInIcmp, ipv4, ipv6,
+ *                             nonIp, nonTcp, fragments, anomalies{name: n}, unknownLinkTypes{lt: n} }
+ *   tables                  { sources|attempts|targets: { size, max, evictions } }
+ *   sources[]               flagged sources first (by flag time), then the top sources by
+ *                           incomplete attempts: { ip, syn, attempts, completed, incomplete,
+ *                           halfOpen, flagged, flaggedAt, firstSeen, reason, distinctPorts }
+ *   alerts[]                { kind, start, end, count, completed, peakRate, newSourceAttempts,
+ *                             targets[{ip, port, attempts}], sources[{ip, count}], advice }
+ *   targets[]               top destinations by attempts: { ip, port, attempts, completed,
+ *                             incomplete, firstSeen, lastSeen }
+ *   decisions[]             what the enforcer would do under the policy in force, packet time:
+ *                           { action, ip, at, reason, expires?, detail? }
+ * Every list is sorted by a total order (counts, then address), never by table order.
+ */
+import { CaptureSummary } from '../capture/record';
+import { Alert, AddressCount, Endpoint } from '../detect/alerts';
+import { Decision } from '../enforce/contract';
+import { wordsToIp } from '../decode/address';
+import { Pipeline } from '../pipeline';
+import { isoUs, secondsUs } from './time';
+import { linkTypeName } from './link-types';
+
+export const REPORT_VERSION = 1;
+const TOP_SOURCES = 20;
+const TOP_TARGETS = 20;
+
+export interface SourceReport {
+  ip: string;
+  syn: number;
+  attempts: number;
+  completed: number;
+  incomplete: number;
+  halfOpen: number;
+  flagged: boolean;
+  flaggedAt: string | null;
+  firstSeen: string;
+  reason: string | null;
+  distinctPorts: number;
+}
+
+export interface AlertReport {
+  kind: string;
+  start: string;
+  end: string;
+  count: number;
+  completed: number;
+  peakRate: number;
+  newSourceAttempts: number;
+  targets: Endpoint[];
+  sources: AddressCount[];
+  advice: string;
+}
+
+export interface TargetReport {
+  ip: string;
+  port: number;
+  attempts: number;
+  completed: number;
+  incomplete: number;
+  firstSeen: string;
+  lastSeen: string;
+}
+
+export interface DecisionReport {
+  action: string;
+  ip: string;
+  at: string;
+  reason: string;
+  expires?: string;
+  detail?: string;
+}
+
+export interface Report {
+  version: number;
+  capture: {
+    file: string;
+    format: string;
+    compressed: boolean;
+    byteOrder: string;
+    linkTypes: string[];
+    interfaces: { id: number; linkType: string; tsResolution: string; name?: string }[];
+    records: number;
+    bytes: number;
+    first: string | null;
+    last: string | null;
+    durationSeconds: number;
+    warnings: { offset: number; code: string; message: string }[];
+  };
+  settings: Record<string, number>;
+  totals: Record<string, number | Record<string, number>>;
+  tables: Record<string, { size: number; max: number; evictions: number }>;
+  sources: SourceReport[];
+  alerts: AlertReport[];
+  targets: TargetReport[];
+  decisions: DecisionReport[];
+}
+
+export function buildReport(
+  summary: CaptureSummary,
+  p: Pipeline,
+  alerts: Alert[],
+  decisions: Decision[],
+  settings: Record<string, number>,
+): Report {
+  const c = p.counters;
+  const t = p.tracker.totals;
+  const anomalies: Record<string, number> = {};
+  for (const k of Object.keys(c.anomalies).sort()) if (c.anomalies[k] > 0) anomalies[k] = c.anomalies[k];
+  const unknownLinkTypes: Record<string, number> = {};
+  for (const [lt, n] of [...c.unknownLinkTypes].sort((a, b) => a[0] - b[0])) unknownLinkTypes[String(lt)] = n;
+  const tr = p.tracker;
+  return {
+    version: REPORT_VERSION,
+    capture: {
+      file: summary.file,
+      format: summary.format,
+      compressed: summary.compressed,
+      byteOrder: summary.byteOrder,
+      linkTypes: [...new Set(summary.interfaces.map((i) => linkTypeName(i.linkType)))],
+      interfaces: summary.interfaces.map((i) => ({ ...i, linkType: linkTypeName(i.linkType) })),
+      records: summary.records,
+      bytes: summary.bytes,
+      first: summary.firstTsUs === null ? null : isoUs(summary.firstTsUs),
+      last: summary.lastTsUs === null ? null : isoUs(summary.lastTsUs),
+      durationSeconds: summary.firstTsUs === null || summary.lastTsUs === null ? 0 : secondsUs(summary.lastTsUs - summary.firstTsUs),
+      warnings: summary.warnings.map((w) => ({ offset: w.offset, code: w.code, message: w.message })),
+    },
+    settings,
+    totals: {
+      packets: c.frames,
+      tcpSegments: c.tcpSegments,
+      synOnly: t.synOnly,
+      synAck: t.synAck,
+      rst: t.rst,
+      attempts: t.attempts,
+      completed: t.completed,
+      incomplete: t.attempts - t.completed,
+      synRetransmits: t.synRetransmits,
+      synWithData: t.synWithData,
+      clientResets: t.clientResets,
+      serverResets: t.serverResets,
+      timedOut: t.timedOut,
+      lateCompletions: t.lateCompletions,
+      unsolicitedSynAck: t.unsolicitedSynAck,
+      tcpInIcmp: c.tcpInIcmp,
+      ipv4: c.ipv4,
+      ipv6: c.ipv6,
+      nonIp: c.nonIp,
+      nonTcp: c.nonTcp,
+      fragments: c.fragments,
+      anomalies,
+      unknownLinkTypes,
+    },
+    tables: {
+      sources: { size: tr.sources.size, max: tr.sources.maxCapacity, evictions: tr.sources.evictions },
+      attempts: { size: tr.attempts.size, max: tr.attempts.maxCapacity, evictions: tr.attempts.evictions },
+      targets: { size: tr.targets.size, max: tr.targets.maxCapacity, evictions: tr.targets.evictions },
+    },
+    sources: sourceReports(p),
+    alerts: alerts.map(alertReport),
+    targets: targetReports(p),
+    decisions: decisions.map(decisionReport),
+  };
+}
+
+export function alertReport(a: Alert): AlertReport {
+  return {
+    kind: a.kind,
+    start: isoUs(a.startUs),
+    end: isoUs(a.endUs),
+    count: a.count,
+    completed: a.completed,
+    peakRate: a.peakRate,
+    newSourceAttempts: a.newSourceAttempts,
+    targets: a.targets,
+    sources: a.sources,
+    advice: a.advice,
+  };
+}
+
+export function decisionReport(d: Decision): DecisionReport {
+  const r: DecisionReport = { action: d.action, ip: d.ip, at: isoUs(d.tsUs), reason: d.reason };
+  if (d.expiresUs !== undefined) r.expires = isoUs(d.expiresUs);
+  if (d.detail !== undefined) r.detail = d.detail;
+  return r;
+}
+
+function byIp(a: { ip: string }, b: { ip: string }): number {
+  return a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0;
+}
+
+function sourceReports(p: Pipeline): SourceReport[] {
+  const s = p.tracker.sources;
+  const flagged: SourceReport[] = p.detector.flagged.map((f) => {
+    const slot = s.find(f.words, s.hashKey(f.words));
+    const live = slot >= 0 && s.flaggedUs[slot] === f.flaggedUs;
+    return {
+      ip: f.ip,
+      syn: f.syn,
+      attempts: f.attempts,
+      completed: f.completed,
+      incomplete: f.incomplete,
+      halfOpen: live ? s.halfOpen[slot] : 0,
+      flagged: true,
+      flaggedAt: isoUs(f.flaggedUs),
+      firstSeen: isoUs(f.firstSeenUs),
+      reason: f.reason,
+      distinctPorts: f.distinctPorts,
+    };
+  });
+  const flaggedIps = new Set(flagged.map((f) => f.ip));
+  // Top unflagged sources by incomplete attempts (bounded selection over the table).
+  const top: SourceReport[] = [];
+  let floor = 0;
+  s.forEachOldestFirst((slot) => {
+    const incomplete = s.attempts[slot] - s.completed[slot];
+    if (incomplete <= 0 || (top.length >= TOP_SOURCES && incomplete < floor)) return;
+    const ip = wordsToIp(s.keys, slot * s.keyWords);
+    if (flaggedIps.has(ip)) return;
+    top.push({
+      ip,
+      syn: s.syn[slot],
+      attempts: s.attempts[slot],
+      completed: s.completed[slot],
+      incomplete,
+      halfOpen: s.halfOpen[slot],
+      flagged: false,
+      flaggedAt: null,
+      firstSeen: isoUs(s.firstUs[slot]),
+      reason: null,
+      distinctPorts: s.distinctPorts(slot),
+    });
+    if (top.length >= 4 * TOP_SOURCES) {
+      top.sort(byIncomplete);
+      top.length = TOP_SOURCES;
+      floor = top[TOP_SOURCES - 1].incomplete;
+    }
+  });
+  top.sort(byIncomplete);
+  flagged.sort((a, b) => (a.flaggedAt! < b.flaggedAt! ? -1 : a.flaggedAt! > b.flaggedAt! ? 1 : byIp(a, b)));
+  return [...flagged, ...top.slice(0, TOP_SOURCES)];
+}
+
+function byIncomplete(a: SourceReport, b: SourceReport): number {
+  return b.incomplete - a.incomplete || b.attempts - a.attempts || byIp(a, b);
+}
+
+function targetReports(p: Pipeline): TargetReport[] {
+  const t = p.tracker.targets;
+  const all: TargetReport[] = [];
+  let floor = 0;
+  t.forEachOldestFirst((slot) => {
+    const attempts = t.attempts[slot];
+    if (all.length >= TOP_TARGETS && attempts < floor) return;
+    const base = slot * t.keyWords;
+    all.push({
+      ip: wordsToIp(t.keys, base),
+      port: t.keys[base + 4],
+      attempts,
+      completed: t.completed[slot],
+      incomplete: attempts - t.completed[slot],
+      firstSeen: isoUs(t.firstUs[slot]),
+      lastSeen: isoUs(t.lastUs[slot]),
+    });
+    if (all.length >= 4 * TOP_TARGETS) {
+      all.sort(byTargetAttempts);
+      all.length = TOP_TARGETS;
+      floor = all[TOP_TARGETS - 1].attempts;
+    }
+  });
+  all.sort(byTargetAttempts);
+  return all.slice(0, TOP_TARGETS);
+}
+
+function byTargetAttempts(a: TargetReport, b: TargetReport): number {
+  return b.attempts - a.attempts || byIp(a, b) || a.port - b.port;
+}

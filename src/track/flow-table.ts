@@ -1,0 +1,225 @@
+/**
+ * A bounded hash table keyed by a fixed number of uint32 words, with an age order for eviction.
+ *
+ * Contract:
+ * - Keys are `keyWords` uint32 words (addresses as four words, ports packed in one, an ISN...).
+ *   Callers fill a scratch key, hash it once with `hashKey`, then `find` or `insert`.
+ * - A slot index stays valid until that entry is removed or evicted: subclasses keep their values
+ *   in typed arrays indexed by slot (a structure of arrays: no object per entry, no GC pressure).
+ * - Entries sit in an age list, oldest first. `touch` moves an entry to the newest end (LRU);
+ *   a table that never touches is FIFO by insertion. When the table is at `maxCapacity`,
+ *   `insert` evicts the oldest entry and calls `onEvict(slot)` before the slot is reused.
+ * - Storage starts small and doubles up to `maxCapacity`: memory follows what is tracked, and
+ *   stays flat (bounded) under a flood of millions of distinct keys.
+ * - Chaining, not open addressing, so that slots never move. The hash is seeded per process:
+ *   a spoofed flood cannot be crafted to collide. Nothing observable depends on the seed: no
+ *   output iterates buckets.
+ */
+import { randomBytes } from 'node:crypto';
+
+const NONE = -1;
+const INITIAL_CAPACITY = 1024;
+const HASH_SEED = randomBytes(4).readUInt32LE(0);
+
+export class FlowTable {
+  readonly keyWords: number;
+  readonly maxCapacity: number;
+  capacity: number;
+  size = 0;
+  /** Entries evicted because the table was full (not removed on purpose). */
+  evictions = 0;
+
+  /** keys[slot * keyWords + i] */
+  keys: Uint32Array;
+  private hashes: Uint32Array;
+  private chain: Int32Array;
+  private buckets: Int32Array;
+  private bucketMask: number;
+  /** Age list: older[slot] is the next older entry, newer[slot] the next newer one. */
+  private older: Int32Array;
+  private newer: Int32Array;
+  /** Oldest and newest entries (NONE when empty). */
+  oldest = NONE;
+  newest = NONE;
+  private freeHead = NONE;
+  private used = 0; // slots handed out at least once (the rest are implicitly free)
+
+  constructor(keyWords: number, maxCapacity: number) {
+    if (!Number.isInteger(maxCapacity) || maxCapacity < 1) throw new RangeError(`table capacity ${maxCapacity} must be a positive integer`);
+    this.keyWords = keyWords;
+    this.maxCapacity = maxCapacity;
+    this.capacity = Math.min(INITIAL_CAPACITY, maxCapacity);
+    this.keys = new Uint32Array(this.capacity * keyWords);
+    this.hashes = new Uint32Array(this.capacity);
+    this.chain = new Int32Array(this.capacity);
+    this.older = new Int32Array(this.capacity);
+    this.newer = new Int32Array(this.capacity);
+    this.bucketMask = bucketCountFor(this.capacity) - 1;
+    this.buckets = new Int32Array(this.bucketMask + 1).fill(NONE);
+  }
+
+  /** Hash of the first keyWords words of `key` (murmur3-style mixing, seeded). */
+  hashKey(key: Uint32Array): number {
+    let h = HASH_SEED;
+    for (let i = 0; i < this.keyWords; i++) {
+      let k = Math.imul(key[i], 0xcc9e2d51);
+      k = (k << 15) | (k >>> 17);
+      h ^= Math.imul(k, 0x1b873593);
+      h = (h << 13) | (h >>> 19);
+      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    }
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    return h >>> 0;
+  }
+
+  /** Slot of the entry with this key, or -1. */
+  find(key: Uint32Array, hash: number): number {
+    const kw = this.keyWords;
+    const keys = this.keys;
+    let slot = this.buckets[hash & this.bucketMask];
+    while (slot !== NONE) {
+      if (this.hashes[slot] === hash) {
+        const base = slot * kw;
+        let i = 0;
+        while (i < kw && keys[base + i] === key[i]) i++;
+        if (i === kw) return slot;
+      }
+      slot = this.chain[slot];
+    }
+    return NONE;
+  }
+
+  /** Insert a key known to be absent; returns its slot, the newest entry. May evict the oldest. */
+  insert(key: Uint32Array, hash: number): number {
+    if (this.size === this.capacity) {
+      if (this.capacity < this.maxCapacity) {
+        this.grow(Math.min(this.capacity * 2, this.maxCapacity));
+      } else {
+        const victim = this.oldest;
+        this.onEvict(victim);
+        this.evictions++;
+        this.remove(victim);
+      }
+    }
+    let slot: number;
+    if (this.freeHead !== NONE) {
+      slot = this.freeHead;
+      this.freeHead = this.chain[slot];
+    } else {
+      slot = this.used++;
+    }
+    const kw = this.keyWords;
+    const base = slot * kw;
+    for (let i = 0; i < kw; i++) this.keys[base + i] = key[i];
+    this.hashes[slot] = hash;
+    const b = hash & this.bucketMask;
+    this.chain[slot] = this.buckets[b];
+    this.buckets[b] = slot;
+    this.linkNewest(slot);
+    this.size++;
+    this.onInsert(slot);
+    return slot;
+  }
+
+  /** Remove an entry (not counted as an eviction). */
+  remove(slot: number): void {
+    const b = this.hashes[slot] & this.bucketMask;
+    let cur = this.buckets[b];
+    if (cur === slot) {
+      this.buckets[b] = this.chain[slot];
+    } else {
+      while (cur !== NONE && this.chain[cur] !== slot) cur = this.chain[cur];
+      if (cur === NONE) return; // not linked: nothing to remove
+      this.chain[cur] = this.chain[slot];
+    }
+    this.unlinkAge(slot);
+    this.chain[slot] = this.freeHead;
+    this.freeHead = slot;
+    this.size--;
+  }
+
+  /** Mark an entry as just used (LRU order). */
+  touch(slot: number): void {
+    if (slot === this.newest) return;
+    this.unlinkAge(slot);
+    this.linkNewest(slot);
+  }
+
+  /** The next newer entry than `slot` in age order, or -1. */
+  newerThan(slot: number): number {
+    return this.newer[slot];
+  }
+
+  /** Calls fn for every live entry, oldest first (deterministic: age order, not hash order). */
+  forEachOldestFirst(fn: (slot: number) => void): void {
+    for (let s = this.oldest; s !== NONE; ) {
+      const next = this.newer[s];
+      fn(s);
+      s = next;
+    }
+  }
+
+  /** Called when an entry is about to be evicted; subclasses finalise its state here. */
+  protected onEvict(_slot: number): void {}
+
+  /** Called after a new entry is inserted; subclasses reset the slot's values here. */
+  protected onInsert(_slot: number): void {}
+
+  /** Called when storage grows; subclasses reallocate their value arrays to `newCapacity`. */
+  protected growValues(_newCapacity: number): void {}
+
+  private grow(newCapacity: number): void {
+    this.keys = resized(this.keys, newCapacity * this.keyWords);
+    this.hashes = resized(this.hashes, newCapacity);
+    this.chain = resized(this.chain, newCapacity);
+    this.older = resized(this.older, newCapacity);
+    this.newer = resized(this.newer, newCapacity);
+    this.growValues(newCapacity);
+    this.capacity = newCapacity;
+    // Rebuild the buckets from the stored hashes, walking live entries by age.
+    this.bucketMask = bucketCountFor(newCapacity) - 1;
+    this.buckets = new Int32Array(this.bucketMask + 1).fill(NONE);
+    for (let s = this.oldest; s !== NONE; s = this.newer[s]) {
+      const b = this.hashes[s] & this.bucketMask;
+      this.chain[s] = this.buckets[b];
+      this.buckets[b] = s;
+    }
+  }
+
+  private linkNewest(slot: number): void {
+    this.older[slot] = this.newest;
+    this.newer[slot] = NONE;
+    if (this.newest !== NONE) this.newer[this.newest] = slot;
+    else this.oldest = slot;
+    this.newest = slot;
+  }
+
+  private unlinkAge(slot: number): void {
+    const o = this.older[slot];
+    const n = this.newer[slot];
+    if (o !== NONE) this.newer[o] = n;
+    else this.oldest = n;
+    if (n !== NONE) this.older[n] = o;
+    else this.newest = o;
+  }
+}
+
+function bucketCountFor(capacity: number): number {
+  let n = 1;
+  while (n < capacity) n *= 2;
+  return n;
+}
+
+type TypedArray = Uint32Array | Int32Array | Float64Array | Uint8Array | Uint16Array;
+
+/** A copy of `a` with room for `length` elements (used by subclasses for their value arrays). */
+export function resized<T extends TypedArray>(a: T, length: number): T {
+  const ctor = a.constructor as new (n: number) => T;
+  const b = new ctor(length);
+  b.set(a.subarray(0, Math.min(a.length, length)) as never);
+  return b;
+}
