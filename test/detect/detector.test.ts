@@ -1,0 +1,114 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HandshakeTracker, DEFAULT_TRACKER_OPTIONS } from '../../src/track/tracker';
+import { Detector, DetectorSink, DEFAULT_DETECTOR_OPTIONS } from '../../src/detect/detector';
+import { Alert } from '../../src/detect/alerts';
+import { ActivityEvent, FlagEvent } from '../../src/enforce/contract';
+import { RSTACK, SYN, SYNACK, Seg, handshake, viewOf } from '../track/segments';
+
+class Sink implements DetectorSink {
+  flags: FlagEvent[] = [];
+  activity: ActivityEvent[] = [];
+  alerts: Alert[] = [];
+  onFlag(ev: FlagEvent): void { this.flags.push(ev); }
+  onActivity(ev: ActivityEvent): void { this.activity.push(ev); }
+  onAlert(a: Alert, phase: 'start' | 'end'): void { if (phase === 'end') this.alerts.push(a); }
+  onTime(): void {}
+}
+
+const T0 = 1_700_000_000_000_000;
+const S = '198.51.100.1';
+
+/** Feed timed segments ([offsetUs, seg]) and finish. */
+function run(timed: [number, Seg][], opts = DEFAULT_DETECTOR_OPTIONS) {
+  const t = new HandshakeTracker(DEFAULT_TRACKER_OPTIONS);
+  const sink = new Sink();
+  const d = new Detector(opts, t, sink);
+  let now = T0;
+  for (const [off, s] of timed) {
+    now = T0 + off;
+    t.onSegment(viewOf(s), now);
+  }
+  t.advanceTo(now);
+  d.finish(now);
+  return { t, d, sink };
+}
+
+function synFrom(src: string, sport: number, dport: number, isn: number): Seg {
+  return { src, dst: S, sport, dport, flags: SYN, seq: isn };
+}
+
+test('a one-source flood is flagged at the SYN that makes `threshold` half-open attempts', () => {
+  const timed: [number, Seg][] = [];
+  for (let i = 0; i < 50; i++) timed.push([i * 10_000, synFrom('203.0.113.66', 30000 + i, 80, i * 1000)]);
+  const { sink } = run(timed);
+  assert.equal(sink.flags.length, 1);
+  const f = sink.flags[0];
+  assert.equal(f.ip, '203.0.113.66');
+  assert.equal(f.reason, 'flood');
+  assert.equal(f.halfOpen, DEFAULT_DETECTOR_OPTIONS.threshold);
+  assert.equal(f.tsUs, T0 + (DEFAULT_DETECTOR_OPTIONS.threshold - 1) * 10_000, 'flag time is the crossing SYN');
+  assert.ok(sink.activity.length >= 0);
+  assert.deepEqual(sink.alerts.map((a) => a.kind), ['syn-flood']);
+});
+
+test('a source that completes its handshakes is never flagged, however many it opens', () => {
+  const timed: [number, Seg][] = [];
+  let off = 0;
+  for (let i = 0; i < 200; i++) for (const s of handshake('192.0.2.20', S, 20000 + i, 443, i * 77, i * 99)) timed.push([(off += 500), s]);
+  const { sink } = run(timed);
+  assert.equal(sink.flags.length, 0);
+  assert.equal(sink.alerts.length, 0);
+});
+
+test('a spoofed flood raises one spoofed-flood alert and flags no source', () => {
+  const timed: [number, Seg][] = [];
+  for (let i = 0; i < 600; i++) {
+    const a = `${['192.0.2', '198.51.100', '203.0.113'][i % 3]}.${Math.floor(i / 3) + 1}`;
+    timed.push([i * 5000, synFrom(a, 1024 + i, 80, i * 7919)]);
+  }
+  const { sink } = run(timed);
+  assert.equal(sink.flags.length, 0);
+  assert.equal(sink.alerts.length, 1);
+  const a = sink.alerts[0];
+  assert.equal(a.kind, 'spoofed-flood');
+  assert.equal(a.count, 600);
+  assert.equal(a.newSourceAttempts, 600);
+  assert.deepEqual(a.targets, [{ ip: S, port: 80, attempts: 600 }]);
+});
+
+test('a port scan against closed ports is flagged as a scan (reset at once, never half-open)', () => {
+  const timed: [number, Seg][] = [];
+  for (let p = 1; p <= 100; p++) {
+    timed.push([p * 20_000, synFrom('203.0.113.8', 55555, p, 4242)]);
+    timed.push([p * 20_000 + 100, { src: S, dst: '203.0.113.8', sport: p, dport: 55555, flags: RSTACK, seq: 0, ack: 4243 }]);
+  }
+  const { sink } = run(timed);
+  assert.equal(sink.flags.length, 1);
+  assert.equal(sink.flags[0].reason, 'scan');
+  assert.equal(sink.flags[0].halfOpen, 1);
+});
+
+test('a refused connection retried a few times is not flagged', () => {
+  const timed: [number, Seg][] = [];
+  for (let i = 0; i < 3; i++) {
+    timed.push([i * 1e6, synFrom('192.0.2.34', 40000 + i, 8080, i)]);
+    timed.push([i * 1e6 + 200, { src: S, dst: '192.0.2.34', sport: 8080, dport: 40000 + i, flags: RSTACK, seq: 0, ack: i + 1 }]);
+  }
+  const { sink } = run(timed);
+  assert.equal(sink.flags.length, 0);
+  assert.equal(sink.alerts.length, 0);
+});
+
+test('SYN-ACKs with no SYN raise a backscatter alert naming the reflectors, who are never sources', () => {
+  const timed: [number, Seg][] = [];
+  for (let i = 0; i < 40; i++) {
+    timed.push([i * 1000, { src: `198.51.100.${1 + (i % 2)}`, dst: '192.0.2.5', sport: 443, dport: 1000 + i, flags: SYNACK, seq: i, ack: 77 }]);
+  }
+  const { t, sink } = run(timed);
+  assert.equal(t.sources.size, 0);
+  assert.equal(sink.flags.length, 0);
+  assert.equal(sink.alerts.length, 1);
+  assert.equal(sink.alerts[0].kind, 'backscatter');
+  assert.deepEqual(sink.alerts[0].sources, [{ ip: '198.51.100.1', count: 20 }, { ip: '198.51.100.2', count: 20 }]);
+});
