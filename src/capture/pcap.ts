@@ -1,0 +1,173 @@
+/**
+ * Classic pcap (libpcap savefile, https://www.ietf.org/archive/id/draft-ietf-opsawg-pcap-02.html):
+ * a 24-byte file header, then records of a 16-byte header and caplen bytes of frame.
+ *
+ * Contract: `pcapKindOf(magic)` recognises the four magics (microsecond 0xa1b2c3d4, nanosecond
+ * 0xa1b23c4d, each in both byte orders). `new PcapFormat(ctx, header, at)` reads the file header
+ * and fills the summary; `parseChunk` then hands every whole record to the sink, pointing into
+ * the caller's buffer, without allocating. A record is damaged, and reading stops with a warning,
+ * when its caplen exceeds MAX_CAPLEN or the file's snaplen by more than SNAPLEN_SLACK.
+ */
+
+import { ParseContext, RecordFormat, ViewCache } from './parse-context';
+
+// File header (all fields in the file's byte order).
+const MAGIC_OFFSET = 0;
+const VERSION_MAJOR_OFFSET = 4;
+const VERSION_MINOR_OFFSET = 6;
+const SNAPLEN_OFFSET = 16;
+const LINKTYPE_OFFSET = 20;
+export const PCAP_FILE_HEADER_BYTES = LINKTYPE_OFFSET + 4;
+
+// Record header.
+const TS_SECONDS_OFFSET = 0;
+const TS_FRACTION_OFFSET = 4;
+const CAPLEN_OFFSET = 8;
+const WIRELEN_OFFSET = 12;
+const RECORD_HEADER_BYTES = WIRELEN_OFFSET + 4;
+
+/** The magics as read little-endian from the first four bytes. */
+const MAGIC_US = 0xa1b2c3d4;
+const MAGIC_NS = 0xa1b23c4d;
+const MAGIC_US_SWAPPED = 0xd4c3b2a1;
+const MAGIC_NS_SWAPPED = 0x4d3cb2a1;
+
+/** Only the low 16 bits name the link type; the upper bits carry the FCS length (libpcap LT_LINKTYPE). */
+const LINKTYPE_MASK = 0xffff;
+
+/** libpcap's and Wireshark's ceiling for one frame: anything larger is a garbage length field. */
+export const MAX_CAPLEN = 262144;
+/**
+ * How far caplen may exceed the header's snaplen. Fuzzed files in tcpdump's tests exceed it by
+ * up to 1650 bytes and tcpdump still reads them; a length field 64 KiB past it is garbage.
+ */
+const SNAPLEN_SLACK = 65536;
+
+const US_PER_S = 1e6;
+const NS_PER_US = 1000;
+
+export interface PcapKind {
+  littleEndian: boolean;
+  nanoseconds: boolean;
+}
+
+const KINDS: ReadonlyMap<number, PcapKind> = new Map([
+  [MAGIC_US, { littleEndian: true, nanoseconds: false }],
+  [MAGIC_NS, { littleEndian: true, nanoseconds: true }],
+  [MAGIC_US_SWAPPED, { littleEndian: false, nanoseconds: false }],
+  [MAGIC_NS_SWAPPED, { littleEndian: false, nanoseconds: true }],
+]);
+
+/** Which classic pcap the first four bytes (read little-endian) announce, or null. */
+export function pcapKindOf(magicLE: number): PcapKind | null {
+  return KINDS.get(magicLE) ?? null;
+}
+
+export class PcapFormat implements RecordFormat {
+  readonly unitName = 'record';
+  readonly maxRecordBytes = RECORD_HEADER_BYTES + MAX_CAPLEN;
+  private readonly littleEndian: boolean;
+  private readonly nanoseconds: boolean;
+  private readonly snaplen: number;
+  private readonly caplenLimit: number;
+  private readonly views = new ViewCache();
+  /** "major.minor" from the file header (2.4 in every file seen; not checked, like libpcap). */
+  readonly version: string;
+
+  /** `header` holds the 24-byte file header at `at`. */
+  constructor(private readonly ctx: ParseContext, header: Buffer, at: number) {
+    const kind = pcapKindOf(header.readUInt32LE(at + MAGIC_OFFSET));
+    if (kind === null) throw new Error('PcapFormat: caller passed a header without a pcap magic');
+    this.littleEndian = kind.littleEndian;
+    this.nanoseconds = kind.nanoseconds;
+    const u32 = (o: number) => (kind.littleEndian ? header.readUInt32LE(at + o) : header.readUInt32BE(at + o));
+    const u16 = (o: number) => (kind.littleEndian ? header.readUInt16LE(at + o) : header.readUInt16BE(at + o));
+    const snaplen = u32(SNAPLEN_OFFSET);
+    this.snaplen = snaplen;
+    const linkType = u32(LINKTYPE_OFFSET) & LINKTYPE_MASK;
+    // snaplen 0 (some writers) or beyond the ceiling says nothing about the records.
+    this.caplenLimit = snaplen === 0 || snaplen >= MAX_CAPLEN ? MAX_CAPLEN : Math.min(MAX_CAPLEN, snaplen + SNAPLEN_SLACK);
+
+    const s = ctx.summary;
+    s.format = kind.nanoseconds ? 'pcap-ns' : 'pcap';
+    s.byteOrder = kind.littleEndian ? 'little' : 'big';
+    s.interfaces.push({ id: 0, linkType, tsResolution: kind.nanoseconds ? 'ns' : 'us' });
+    // Constant for the whole file: set once, not per record.
+    const rec = ctx.record;
+    rec.linkType = linkType;
+    rec.interfaceId = 0;
+    rec.tsNsRem = 0;
+    this.version = `${u16(VERSION_MAJOR_OFFSET)}.${u16(VERSION_MINOR_OFFSET)}`;
+  }
+
+  needAt(buf: Buffer, pos: number, avail: number, streamOffset: number): number {
+    if (avail < RECORD_HEADER_BYTES) return RECORD_HEADER_BYTES;
+    const caplen = this.views.of(buf).getUint32(pos + CAPLEN_OFFSET, this.littleEndian);
+    if (caplen > this.caplenLimit) {
+      this.stopOnBogusCaplen(streamOffset, caplen);
+      return -1;
+    }
+    return RECORD_HEADER_BYTES + caplen;
+  }
+
+  isSkippable(): boolean {
+    return false;
+  }
+
+  parseChunk(buf: Buffer, pos: number, end: number, bufStreamOffset: number): number {
+    const ctx = this.ctx;
+    const rec = ctx.record;
+    const sink = ctx.sink;
+    const littleEndian = this.littleEndian;
+    const nanoseconds = this.nanoseconds;
+    const caplenLimit = this.caplenLimit;
+    // DataView getters compile to single loads: 1M-record loop 4-8 ms vs ~100 ms with
+    // buf.readUInt32LE and ~15 ms with hand-written byte shifts (node 20, see the throughput test).
+    const view = this.views.of(buf);
+    let records = ctx.records;
+    let tsUs = 0;
+    rec.buf = buf;
+    while (end - pos >= RECORD_HEADER_BYTES) {
+      const caplen = view.getUint32(pos + CAPLEN_OFFSET, littleEndian);
+      if (caplen > caplenLimit) {
+        this.stopOnBogusCaplen(bufStreamOffset + pos, caplen);
+        break;
+      }
+      const next = pos + RECORD_HEADER_BYTES + caplen;
+      if (next > end) break;
+      const seconds = view.getUint32(pos + TS_SECONDS_OFFSET, littleEndian);
+      const fraction = view.getUint32(pos + TS_FRACTION_OFFSET, littleEndian);
+      const wirelen = view.getUint32(pos + WIRELEN_OFFSET, littleEndian);
+      // A fraction of a second >= 1 s (fuzzed files) simply carries into the seconds.
+      if (nanoseconds) {
+        const us = Math.floor(fraction / NS_PER_US);
+        tsUs = seconds * US_PER_S + us;
+        rec.tsNsRem = fraction - us * NS_PER_US;
+      } else {
+        tsUs = seconds * US_PER_S + fraction;
+      }
+      if (records === 0) ctx.firstTsUs = tsUs;
+      if (caplen > wirelen) ctx.noteCaplenOverWirelen(bufStreamOffset + pos, caplen, wirelen);
+      rec.tsUs = tsUs;
+      rec.offset = pos + RECORD_HEADER_BYTES;
+      rec.caplen = caplen;
+      rec.wirelen = wirelen;
+      rec.fileOffset = bufStreamOffset + pos;
+      records++;
+      sink(rec);
+      pos = next;
+    }
+    if (records !== ctx.records) {
+      ctx.records = records;
+      ctx.lastTsUs = tsUs;
+    }
+    return pos;
+  }
+
+  private stopOnBogusCaplen(offset: number, caplen: number): void {
+    const why = caplen > MAX_CAPLEN ? `exceeds ${MAX_CAPLEN}` : `exceeds snaplen ${this.snaplen} by more than ${SNAPLEN_SLACK}`;
+    this.ctx.stop(offset, 'bogus-caplen', `record at offset ${offset}: caplen ${caplen} ${why}`);
+  }
+
+}
+
