@@ -567,7 +567,8 @@ export class Lab {
     await this.sh('attacker', [
       ...a.attacker4.map((x) => `ip addr add ${x}/24 dev eth0`),
       ...a.attacker6.map((x) => `ip addr add ${x}/64 dev eth0 nodad`),
-      'ip link set eth0 up', 'ip route add default via 203.0.113.1', 'ip -6 route add default via 2001:db8:203::1',
+      'ip link set eth0 up', 'ip route add default via 203.0.113.1',
+      ...(a.attacker6.length ? ['ip -6 route add default via 2001:db8:203::1'] : []),
       ...(this.options.attackerDropsRst ? [
         'nft add table inet swlab', "nft 'add chain inet swlab out { type filter hook output priority 0; }'",
         "nft add rule inet swlab out 'tcp flags & rst == rst' drop",
