@@ -10,8 +10,8 @@
  *     (b) `windowIncomplete` or more of its attempts ended incomplete (reset or timed out) within
  *         the last `window` seconds: a scan against closed ports is reset at once and never
  *         holds many half-open.
- *   The reason is `scan` when the source hit more than `scanPorts` distinct destination ports,
- *   else `flood`. A source with one attempt is never flagged (spoofed floods send one SYN per
+ *   The reason is `scan` when the source spreads its attempts over many destination ports
+ *   (see classify), else `flood`. A source with one attempt is never flagged (spoofed floods send one SYN per
  *   address), nor one that completes its handshakes.
  * Defaults, from the corpus (../shared/corpus/README.md verdicts): the slowest attacker there
  * (136.243.174.154, one SYN every 5 s, never answered) holds ~12 half-open with the 63 s
@@ -74,6 +74,14 @@ export interface FlaggedSource {
   incomplete: number;
   halfOpenAtFlag: number;
   distinctPorts: number;
+}
+
+/**
+ * Scan or flood. A scan spreads its attempts over ports: more than `scanPorts` distinct ones, or
+ * (early, at flag time) a new port for at least every second attempt. A flood hammers a few.
+ */
+export function classify(distinctPorts: number, attempts: number, scanPorts: number): FlagReason {
+  return distinctPorts > scanPorts || (distinctPorts >= 4 && 2 * distinctPorts >= attempts) ? 'scan' : 'flood';
 }
 
 export class Detector implements TrackerEvents {
@@ -148,7 +156,7 @@ export class Detector implements TrackerEvents {
     if (s.halfOpen[src] < o.threshold && s.incompleteInWindow(src, tsUs, o.windowUs) < o.windowIncomplete) return;
 
     const ports = s.distinctPorts(src);
-    const reason: FlagReason = ports > o.scanPorts ? 'scan' : 'flood';
+    const reason = classify(ports, attempts, o.scanPorts);
     s.flaggedUs[src] = tsUs;
     s.lastActivityUs[src] = tsUs;
     s.reason[src] = reason === 'scan' ? REASON_SCAN : REASON_FLOOD;
