@@ -1,26 +1,104 @@
 /**
- * The detector's sink in analyze and replay: keeps the final form of every alert, and feeds
- * flags and activity to the enforcement policy with a recording backend (nothing is touched).
+ * The detector's sink for every command: feeds flags and activity to the BlockPolicy, drives its
+ * TTLs with the pipeline's clock, and keeps the final form of every alert and every decision.
+ * `analyze`, `replay` and `live` all use it, so they share the exact same policy code; only the
+ * route backend (recording vs netlink), the clock (packet time vs anchored monotonic) and the
+ * host facts behind the allowlist differ.
+ *
+ * Host facts: live reads the host (own addresses, gateways, nameservers are never blocked).
+ * analyze and replay judge a capture that may come from another machine, so they use only the
+ * always-allowed ranges and the configured `allow` list: the same capture and config give the
+ * same decisions on every machine.
  */
-import { Logger } from 'pino';
 import { Alert } from '../detect/alerts';
 import { DetectorSink } from '../detect/detector';
-import { ActivityEvent, Decision, FlagEvent } from '../enforce/contract';
-import { PolicyFlags } from './policy-options';
+import { ActivityEvent, Decision, FlagEvent, RouteBackend } from '../enforce/contract';
+import { AllowlistError, buildDefaultAllowlist, HostFacts, readHostFacts } from '../enforce/allowlist';
+import { ConfigError, EnforceConfig, resolveConfig, CliEnforceOptions } from '../enforce/config';
+import { BlockPolicy } from '../enforce/policy';
+import { Ledger } from '../enforce/ledger';
+import { RecordingBackend } from '../enforce/recording';
+import { UsageError } from './errors';
 
-export class DecisionCollector implements DetectorSink {
+/** No host: the allowlist is the always-allowed ranges plus configuration. */
+export const NO_HOST_FACTS: HostFacts = {
+  interfaces: {}, procNetRoute: '', procNetIpv6Route: '', resolvConf: '', endianness: 'LE',
+};
+
+export interface SessionHooks {
+  onDecision?(d: Decision): void;
+  onAlert?(a: Alert, phase: 'start' | 'end'): void;
+  onFlag?(ev: FlagEvent): void;
+}
+
+export class EnforcementSession implements DetectorSink {
   readonly alerts: Alert[] = [];
   readonly decisions: Decision[] = [];
+  readonly policy: BlockPolicy;
 
-  static async create(_flags: PolicyFlags, _log: Logger): Promise<DecisionCollector> {
-    return new DecisionCollector();
+  constructor(
+    readonly config: EnforceConfig,
+    backend: RouteBackend,
+    ledger: Ledger | null,
+    facts: HostFacts,
+    private readonly hooks: SessionHooks = {},
+    private readonly keepDecisions = true,
+  ) {
+    const allowlist = usage(() => buildDefaultAllowlist(config.allow, facts));
+    this.policy = new BlockPolicy({
+      ttlSeconds: config.blockTtl,
+      maxActiveBlocks: config.maxActiveBlocks,
+      maxNewBlocksPerSecond: config.maxNewBlocksPerSecond,
+      routeType: config.routeType,
+      dryRun: config.dryRun,
+      allowlist,
+    }, backend, ledger, (d) => {
+      if (this.keepDecisions) this.decisions.push(d);
+      this.hooks.onDecision?.(d);
+    });
   }
 
-  onFlag(_ev: FlagEvent): void {}
-  onActivity(_ev: ActivityEvent): void {}
+  /** analyze and replay: recording backend, no ledger, no host facts. */
+  static forCapture(cli: CliEnforceOptions, hooks: SessionHooks = {}): EnforcementSession {
+    const config = usage(() => resolveConfig(cli));
+    return new EnforcementSession(config, new RecordingBackend(), null, NO_HOST_FACTS, hooks);
+  }
+
+  /** live: the host's own facts protect it. */
+  static hostFacts(): HostFacts {
+    return readHostFacts();
+  }
+
+  onFlag(ev: FlagEvent): void {
+    this.hooks.onFlag?.(ev);
+    this.policy.onFlag(ev);
+  }
+
+  onActivity(ev: ActivityEvent): void {
+    this.policy.onActivity(ev);
+  }
+
   onAlert(alert: Alert, phase: 'start' | 'end'): void {
     if (phase === 'end') this.alerts.push(alert);
+    this.hooks.onAlert?.(alert, phase);
   }
-  onTime(_nowUs: number): void {}
-  finish(_nowUs: number): void {}
+
+  onTime(nowUs: number): void {
+    this.policy.tick(nowUs);
+  }
+
+  /** End of input: expire what is due by the last packet time (blocks that outlive it stay). */
+  finish(nowUs: number): void {
+    this.policy.tick(nowUs);
+  }
+}
+
+/** Configuration mistakes are usage errors (exit 2), with the message naming the option. */
+export function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof AllowlistError) throw new UsageError(e.message);
+    throw e;
+  }
 }

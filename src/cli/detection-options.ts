@@ -32,7 +32,8 @@ export function addDetectionOptions(cmd: Command): Command {
     .addOption(new Option('--max-attempts <n>', `attempt table size (default ${t.maxAttempts})`).argParser(positiveInt('--max-attempts')));
 }
 
-export function pipelineOptions(f: DetectionFlags): PipelineOptions {
+/** `configThreshold`: the config file's threshold, used when --threshold is not given. */
+export function pipelineOptions(f: DetectionFlags, configThreshold?: number): PipelineOptions {
   const d = DEFAULT_PIPELINE_OPTIONS;
   return {
     tracker: {
@@ -43,7 +44,7 @@ export function pipelineOptions(f: DetectionFlags): PipelineOptions {
     },
     detector: {
       ...d.detector,
-      threshold: f.threshold ?? d.detector.threshold,
+      threshold: f.threshold ?? configThreshold ?? d.detector.threshold,
       windowUs: f.window !== undefined ? Math.round(f.window * 1e6) : d.detector.windowUs,
       windowIncomplete: f.windowIncomplete ?? d.detector.windowIncomplete,
       maxCompletionRatio: f.maxCompletionRatio ?? d.detector.maxCompletionRatio,

@@ -1,0 +1,35 @@
+/**
+ * One capture file through the whole pipeline under a policy: what `synwatch analyze` prints,
+ * and what the benchmark and the tests run in-process.
+ */
+import { readCaptureFile } from './capture/reader';
+import { CaptureSummary } from './capture/record';
+import { Pipeline } from './pipeline';
+import { buildReport, Report } from './report/model';
+import { DetectionFlags, pipelineOptions, settingsRecord } from './cli/detection-options';
+import { EnforcementSession } from './cli/decisions';
+import { CliEnforceOptions } from './enforce/config';
+
+export type AnalyzeFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'>;
+
+export interface Analysis {
+  summary: CaptureSummary;
+  pipeline: Pipeline;
+  session: EnforcementSession;
+  report: Report;
+}
+
+export async function analyzeCapture(
+  file: string,
+  flags: AnalyzeFlags = {},
+  onProgress?: (read: number, total: number | null) => void,
+): Promise<Analysis> {
+  const session = EnforcementSession.forCapture({ ...flags, threshold: flags.threshold });
+  const opts = pipelineOptions(flags, session.config.threshold);
+  const pipeline = new Pipeline(opts, session);
+  const summary = await readCaptureFile(file, pipeline.onRecord, { onProgress });
+  pipeline.finish();
+  session.finish(pipeline.nowUs);
+  const report = buildReport(summary, pipeline, session.alerts, session.decisions, settingsRecord(opts));
+  return { summary, pipeline, session, report };
+}
