@@ -7,18 +7,12 @@ import { Command, CommanderError, Option } from 'commander';
 import { reportError, EXIT_USAGE } from './errors';
 import { LOG_LEVELS } from './log';
 import * as analyze from './commands/analyze';
+import * as live from './commands/live';
+import * as poll from './commands/poll';
+import * as blocks from './commands/blocks';
+import * as unblock from './commands/unblock';
 
-const COMMANDS: { register(program: Command): void }[] = [analyze];
-
-// Optional commands whose modules may be absent in a partial build.
-for (const name of ['live', 'replay', 'poll', 'blocks', 'unblock']) {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    COMMANDS.push(require(`./commands/${name}`));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
-  }
-}
+const COMMANDS: { register(program: Command): void }[] = [analyze, live, poll, blocks, unblock];
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command();

@@ -1,0 +1,92 @@
+/**
+ * `synwatch live -i IFACE`: capture, detect and block in real time (src/live/runner.ts has the
+ * log-line contract). Start-up failures are one line on stderr and exit 1: not root or missing
+ * CAP_NET_RAW / CAP_NET_ADMIN, unknown interface, libpcap missing, invalid BPF filter, state
+ * directory not writable. Bad options exit 2.
+ */
+import * as fs from 'node:fs';
+import { Command, Option } from 'commander';
+import { addDetectionOptions, DetectionFlags, pipelineOptions } from '../detection-options';
+import { addPolicyOptions } from '../policy-options';
+import { positiveInt, positiveSeconds, UsageError } from '../errors';
+import { usage, EnforcementSession } from '../decisions';
+import { CliEnforceOptions, resolveConfig } from '../../enforce/config';
+import { backendChoice, openRouteBackend } from '../../enforce/netlink';
+import { RecordingBackend } from '../../enforce/recording';
+import { RouteError } from '../../enforce/routes';
+import { DEFAULT_BUFFER_BYTES } from '../../capture/live';
+import { runLive } from '../../live/runner';
+import { createLogger } from '../log';
+
+type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & {
+  interface: string;
+  filter?: string;
+  bufferMib?: number;
+  statusInterval?: number;
+  unblockOnExit?: boolean;
+  backend: string;
+};
+
+const CAP_NET_ADMIN = 12;
+const CAP_NET_RAW = 13;
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('live')
+    .description('capture on an interface, flag SYN-flood sources and block them with reject routes')
+    .requiredOption('-i, --interface <iface>', 'interface to capture on (any: all, as Linux SLL)')
+    .option('--filter <expr>', 'BPF expression ANDed with the default filter (e.g. "dst port 80 or src port 80")')
+    .addOption(new Option('--buffer-mib <n>', `kernel capture buffer, MiB (default ${DEFAULT_BUFFER_BYTES / 1048576}; snaplen is 65535)`).argParser(positiveInt('--buffer-mib')))
+    .addOption(new Option('--status-interval <s>', 'seconds between status lines (default 10)').argParser(positiveSeconds('--status-interval')))
+    .option('--unblock-on-exit', 'remove all blocks when stopped (default: keep them, ledger-backed)')
+    .option('--backend <backend>', 'route backend: auto | netlink | iproute', 'auto');
+  addDetectionOptions(cmd);
+  addPolicyOptions(cmd);
+  cmd.action(async (flags: LiveFlags) => {
+    const logLevel = program.opts().logLevel === 'warn' ? 'info' : program.opts().logLevel;
+    const log = createLogger(logLevel);
+    const cli = { ...flags, threshold: flags.threshold };
+    const config = usage(() => resolveConfig(cli));
+    const prefer = usage(() => {
+      try {
+        return backendChoice(flags.backend);
+      } catch (e) {
+        if (e instanceof RouteError) throw new UsageError(e.message);
+        throw e;
+      }
+    });
+    checkPrivileges(config.dryRun);
+    const backend = config.dryRun ? new RecordingBackend() : openRouteBackend({ prefer, warn: (m) => log.warn(m) });
+    const code = await runLive({
+      iface: flags.interface,
+      filter: flags.filter,
+      bufferBytes: (flags.bufferMib ?? DEFAULT_BUFFER_BYTES / 1048576) * 1048576,
+      pipeline: pipelineOptions(flags, config.threshold),
+      config,
+      backend,
+      hostFacts: EnforcementSession.hostFacts(),
+      statusIntervalMs: Math.round((flags.statusInterval ?? 10) * 1000),
+      unblockOnExit: flags.unblockOnExit === true,
+      reloadConfig: () => resolveConfig(cli),
+    }, log);
+    process.exitCode = code;
+  });
+}
+
+/** One clear line instead of a libpcap or netlink error deep inside. */
+function checkPrivileges(dryRun: boolean): void {
+  let eff = 0n;
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    eff = m ? BigInt(`0x${m[1]}`) : 0n;
+  } catch {
+    return; // no /proc: let the capture open say what is wrong
+  }
+  const has = (bit: number) => (eff >> BigInt(bit)) & 1n;
+  const missing = [];
+  if (!has(CAP_NET_RAW)) missing.push('CAP_NET_RAW (to capture)');
+  if (!dryRun && !has(CAP_NET_ADMIN)) missing.push('CAP_NET_ADMIN (to add routes)');
+  if (missing.length > 0) {
+    throw new Error(`live needs root or ${missing.join(' and ')}; run as root, use --dry-run, or grant them with setcap/systemd AmbientCapabilities`);
+  }
+}
