@@ -8,9 +8,11 @@
  *   read    readCaptureFile with a no-op sink (I/O and pcap record parsing)
  *   decode  + decodeFrame of every record into one PacketView
  *   track   + HandshakeTracker.onSegment for every TCP segment (tracker events go nowhere)
- *   detect  the full Pipeline (tracker + Detector + EnforcementSession, as analyze builds it) and
+ *   detect  the Pipeline (tracker + Detector) with a sink that keeps alerts and drops flags, and
  *           pipeline.finish()
- *   report  + buildReport and JSON.stringify, i.e. everything `analyze --json` does after start-up
+ *   analyze + the enforcement policy (recording backend) and the report: analyzeCapture() from
+ *           src/analyze.ts, the in-process entry point of `analyze`, plus JSON.stringify, i.e.
+ *           everything `analyze --json` does after start-up
  * The totals in the result let the caller check that the stage did the real work.
  */
 import { readCaptureFile } from '../src/capture/reader';
@@ -19,11 +21,11 @@ import { decodeFrame } from '../src/decode/frame';
 import { DecodeCounters, DecodeResult, PacketView } from '../src/decode/packet';
 import { HandshakeTracker, TrackerEvents } from '../src/track/tracker';
 import { DEFAULT_PIPELINE_OPTIONS, Pipeline } from '../src/pipeline';
-import { EnforcementSession } from '../src/cli/decisions';
-import { buildReport } from '../src/report/model';
-import { settingsRecord } from '../src/cli/detection-options';
+import { DetectorSink } from '../src/detect/detector';
+import { Alert } from '../src/detect/alerts';
+import { analyzeCapture } from '../src/analyze';
 
-export const STAGES = ['read', 'decode', 'track', 'detect', 'report'] as const;
+export const STAGES = ['read', 'decode', 'track', 'detect', 'analyze'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface StageResult {
@@ -58,8 +60,16 @@ export async function runStage(stage: Stage, file: string): Promise<StageResult>
   const counters = new DecodeCounters();
   const tracker = new HandshakeTracker(DEFAULT_PIPELINE_OPTIONS.tracker);
   tracker.setEvents(NO_EVENTS);
-  const collector = EnforcementSession.forCapture({});
-  const pipeline = new Pipeline(DEFAULT_PIPELINE_OPTIONS, collector);
+  const alerts: Alert[] = [];
+  const sink: DetectorSink = {
+    onFlag() {},
+    onActivity() {},
+    onAlert(a, phase) {
+      if (phase === 'end') alerts.push(a);
+    },
+    onTime() {},
+  };
+  const pipeline = new Pipeline(DEFAULT_PIPELINE_OPTIONS, sink);
   let seen = 0;
   let onRecord: (rec: CaptureRecord) => void;
   switch (stage) {
