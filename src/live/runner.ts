@@ -20,7 +20,7 @@ import { LiveCapture, LiveClock } from '../capture/live';
 import { Pipeline, PipelineOptions } from '../pipeline';
 import { EnforcementSession, SessionHooks } from '../cli/decisions';
 import { EnforceConfig } from '../enforce/config';
-import { RouteBackend, FlagEvent, Decision } from '../enforce/contract';
+import { RouteBackend, FlagEvent, Decision, HostRoute, RouteType } from '../enforce/contract';
 import { Ledger } from '../enforce/ledger';
 import { HostFacts } from '../enforce/allowlist';
 import { Alert } from '../detect/alerts';
@@ -29,6 +29,25 @@ import { alertReport } from '../report/model';
 import { isoUs } from '../report/time';
 
 const TICK_MS = 100;
+/** Event-loop delay sampling period; the histogram's values include it, so it is subtracted. */
+const LAG_RESOLUTION_MS = 10;
+
+/** Remembers when the backend last confirmed a route change: the decision log's routeTime is
+ *  that moment, not after the ledger's fsync that follows it. */
+class TimedBackend implements RouteBackend {
+  lastDoneUs = 0;
+  constructor(private readonly inner: RouteBackend, private readonly clock: LiveClock) {}
+  get name(): string { return this.inner.name; }
+  add(ip: string, family: 4 | 6, type: RouteType): void {
+    this.inner.add(ip, family, type);
+    this.lastDoneUs = this.clock.nowUs();
+  }
+  del(ip: string, family: 4 | 6, type: RouteType): void {
+    this.inner.del(ip, family, type);
+    this.lastDoneUs = this.clock.nowUs();
+  }
+  list(): HostRoute[] { return this.inner.list(); }
+}
 
 export interface LiveRunOptions {
   iface: string;
@@ -55,13 +74,15 @@ class ReloadableSink implements DetectorSink {
 
 export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   const clock = new LiveClock();
+  const backend = new TimedBackend(o.backend, clock);
   const ledger = o.config.dryRun ? null : Ledger.open(o.config.stateDir, { warn: (m) => log.warn(m) });
 
   let pendingFlag: FlagEvent | null = null;
   const hooks: SessionHooks = {
     onFlag(ev) { pendingFlag = ev; },
     onDecision(d: Decision) {
-      const routeUs = clock.nowUs();
+      const touchesRoute = d.action === 'block' || d.action === 'unblock';
+      const routeUs = touchesRoute && backend.lastDoneUs > 0 ? backend.lastDoneUs : clock.nowUs();
       const fields: Record<string, unknown> = {
         action: d.action, ip: d.ip, reason: d.reason, synTime: isoUs(d.tsUs), routeTime: isoUs(routeUs),
         latencyUs: routeUs - d.tsUs,
@@ -80,11 +101,11 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     },
   };
   const newSession = (config: EnforceConfig) =>
-    new EnforcementSession(config, o.backend, ledger, o.hostFacts, hooks, false);
+    new EnforcementSession(config, backend, ledger, o.hostFacts, hooks, false);
 
   const session = newSession(o.config);
   if (ledger) {
-    const report = ledger.reconcile(clock.nowUs(), o.backend);
+    const report = ledger.reconcile(clock.nowUs(), backend);
     for (const w of report.warnings) log.warn(w);
     session.policy.restore(report, clock.nowUs());
   }
@@ -96,7 +117,8 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     onTime: (t) => sink.onTime(t),
   });
   const capture = new LiveCapture({ iface: o.iface, filter: o.filter, bufferBytes: o.bufferBytes }, clock, pipeline.onRecord);
-  const lag = monitorEventLoopDelay({ resolution: 10 });
+  const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+  const lagMs = (ns: number) => Math.max(0, Math.round((ns / 1e6 - LAG_RESOLUTION_MS) * 1000) / 1000);
   lag.enable();
 
   log.info({
@@ -117,7 +139,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     lastStatusUs = now;
     log.info({ ...counters(pipeline, capture), packetsPerSecond: Math.round(pps),
       activeBlocks: sink.session.policy.active().length,
-      eventLoopLagMs: { p50: lag.percentile(50) / 1e6, p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 },
+      eventLoopLagMs: { p50: lagMs(lag.percentile(50)), p99: lagMs(lag.percentile(99)), max: lagMs(lag.max) },
       drops: 'unknown: libpcap drop counts are not exposed by the cap binding' }, 'status');
     lag.reset();
   }, o.statusIntervalMs);
