@@ -16,7 +16,7 @@ export const EXIT_USAGE = 2;
 export function reportError(err: unknown): number {
   const e = err instanceof Error ? err : new Error(String(err));
   const usage = e instanceof UsageError;
-  process.stderr.write(`synwatch: ${usage ? '' : ''}${e.message.split('\n')[0]}\n`);
+  process.stderr.write(`synwatch: ${e.message.split('\n')[0]}\n`);
   if (process.env.SYNWATCH_DEBUG && e.stack) process.stderr.write(`${e.stack}\n`);
   return usage ? EXIT_USAGE : EXIT_ERROR;
 }
@@ -47,6 +47,26 @@ export function ratio(option: string) {
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) {
       throw new InvalidArgumentError(`${option} takes a number from 0 to 1, got '${value}'`);
+    }
+    return n;
+  };
+}
+
+export function nonNegativeSeconds(option: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
+      throw new InvalidArgumentError(`${option} takes a number of seconds >= 0, got '${value}'`);
+    }
+    return n;
+  };
+}
+
+export function positiveNumber(option: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+      throw new InvalidArgumentError(`${option} takes a number > 0, got '${value}'`);
     }
     return n;
   };

@@ -8,11 +8,12 @@ import { reportError, EXIT_USAGE } from './errors';
 import { LOG_LEVELS } from './log';
 import * as analyze from './commands/analyze';
 import * as live from './commands/live';
+import * as replay from './commands/replay';
 import * as poll from './commands/poll';
 import * as blocks from './commands/blocks';
 import * as unblock from './commands/unblock';
 
-const COMMANDS: { register(program: Command): void }[] = [analyze, live, poll, blocks, unblock];
+const COMMANDS: { register(program: Command): void }[] = [analyze, replay, live, poll, blocks, unblock];
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -37,5 +38,6 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv).then((code) => {
-  process.exitCode = code;
+  // A command may have set a non-zero exit code itself (replay's mismatch): keep it.
+  if (!process.exitCode) process.exitCode = code;
 });

@@ -53,6 +53,7 @@ export class FloodDetector {
   private bucketAttempts = 0;
   private bucketCompleted = 0;
   private bucketNewSource = 0;
+  private bucketFirstAttemptUs = 0;
   private normalRate: number;
   private y = 0;
   private alarmed = false;
@@ -78,6 +79,7 @@ export class FloodDetector {
 
   onAttempt(src: number, target: number, tsUs: number): void {
     this.roll(tsUs);
+    if (this.bucketAttempts === 0) this.bucketFirstAttemptUs = tsUs;
     this.bucketAttempts++;
     if (this.sources.attempts[src] === 1) this.bucketNewSource++;
     if (target >= 0) this.targets.countSpanAttempt(target, this.stamp);
@@ -155,7 +157,8 @@ export class FloodDetector {
 
   private startSpan(): void {
     this.inSpan = true;
-    this.spanStartUs = this.bucketStartUs;
+    // The span starts with its first attempt (not at the second boundary of its first bucket).
+    this.spanStartUs = this.bucketAttempts > 0 ? this.bucketFirstAttemptUs : this.bucketStartUs;
     this.spanAttempts = 0;
     this.spanCompleted = 0;
     this.spanNewSource = 0;
