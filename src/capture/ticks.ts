@@ -45,12 +45,6 @@ export class TickClock {
   private readonly kind: number;
   /** WHOLE_US: microseconds per tick. DECIMAL_DIVIDE: ticks per microsecond. BINARY: ticks per second. */
   private readonly factor: number;
-  /** DECIMAL_DIVIDE: 1 / factor. */
-  private readonly inverseFactor: number;
-  /** DECIMAL_DIVIDE: the last high half seen, its quotient (as us) and rest (as ticks). */
-  private cachedHi = -1;
-  private cachedHighUs = 0;
-  private cachedHighRestTicks = 0;
   /** DECIMAL_DIVIDE: ns = floor(restTicks * nsMultiplier / nsDivisor); one of the two is 1. */
   private readonly nsMultiplier: number;
   private readonly nsDivisor: number;
@@ -66,7 +60,6 @@ export class TickClock {
     const binary = (tsresol & TSRESOL_BINARY_FLAG) !== 0;
     this.offsetUs = offsetSeconds * US_PER_S;
     this.factor = 1;
-    this.inverseFactor = 1;
     this.nsMultiplier = 1;
     this.nsDivisor = 1;
     this.fractionHighDivisor = 1;
@@ -90,7 +83,6 @@ export class TickClock {
     } else if (exponent <= MAX_DECIMAL_DIVIDE_EXPONENT) {
       this.kind = KIND_DECIMAL_DIVIDE;
       this.factor = 10 ** (exponent - 6);
-      this.inverseFactor = 1 / this.factor;
       if (exponent <= 9) this.nsMultiplier = 10 ** (9 - exponent);
       else this.nsDivisor = 10 ** (exponent - 9);
     } else {
@@ -107,18 +99,15 @@ export class TickClock {
         rec.tsNsRem = 0;
         return;
       case KIND_DECIMAL_DIVIDE: {
-        // Long division by d in base 2^32: hi = q1*d + r1, then r1*2^32 + lo < d*2^32 < 2^53.
-        // hi changes every 4.3 s of nanosecond ticks, so its step is cached (1M-record ns
-        // pcapng: 2 divisions per record 12 M rec/s, this 19 M rec/s).
-        if (hi !== this.cachedHi) this.divideHigh(hi);
+        // Long division by d in base 2^32: hi = q1*d + r1, then r1*2^32 + lo < d*2^32 < 2^53 is
+        // exact. Both quotients are below 2^32, where doubles lie 2^-20 apart: finer than the
+        // 1/d >= 10^-6 between a quotient and the next integer, so Math.floor is exact.
         const d = this.factor;
-        const low = this.cachedHighRestTicks + lo;
-        let q2 = Math.floor(low * this.inverseFactor);
-        let rest = low - q2 * d;
-        // A rounded reciprocal can put the product at most one off the quotient (for d <= 10^6
-        // the error stays below 1/d, so in practice never): cheap to repair, costly to miss.
-        if (rest < 0) { q2 -= 1; rest += d; } else if (rest >= d) { q2 += 1; rest -= d; }
-        rec.tsUs = this.cachedHighUs + q2 + this.offsetUs;
+        const q1 = Math.floor(hi / d);
+        const low = (hi - q1 * d) * TWO_POW_32 + lo;
+        const q2 = Math.floor(low / d);
+        const rest = low - q2 * d;
+        rec.tsUs = q1 * TWO_POW_32 + q2 + this.offsetUs;
         rec.tsNsRem = this.nsDivisor === 1 ? rest * this.nsMultiplier : Math.floor(rest / this.nsDivisor);
         return;
       }
@@ -138,13 +127,6 @@ export class TickClock {
       default:
         this.stampBig(rec, hi, lo);
     }
-  }
-
-  private divideHigh(hi: number): void {
-    const q1 = Math.floor(hi / this.factor);
-    this.cachedHi = hi;
-    this.cachedHighUs = q1 * TWO_POW_32;
-    this.cachedHighRestTicks = (hi - q1 * this.factor) * TWO_POW_32;
   }
 
   /**
