@@ -56,6 +56,22 @@ function ledgerFail(what: string, file: string, e: unknown): LedgerError {
   return new LedgerError(`${what} ${file}: ${code ?? (e as Error)?.message ?? String(e)}`, file, code);
 }
 
+/**
+ * mkdir -p, one level at a time. Not fs.mkdirSync(recursive): on Node 20 that spins forever on
+ * paths under /proc (the kernel answers ENOENT for a parent that exists), and a typo in
+ * --state-dir must fail, not hang.
+ */
+function makeDirs(dir: string): void {
+  const parent = path.dirname(dir);
+  if (parent !== dir && !fs.existsSync(parent)) makeDirs(parent);
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
+  }
+}
+
 export interface LedgerReadResult {
   /** Active blocks after replay, sorted by address. */
   blocks: ActiveBlock[];
@@ -181,7 +197,7 @@ export class Ledger {
   static open(stateDir: string, options: LedgerOptions = {}): Ledger {
     const dir = path.resolve(stateDir);
     try {
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      makeDirs(dir);
     } catch (e) {
       throw ledgerFail('cannot create state dir', dir, e);
     }

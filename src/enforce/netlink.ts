@@ -95,6 +95,18 @@ export interface OpenRouteBackendOptions {
   warn?: (message: string) => void;
 }
 
+export type BackendChoice = NonNullable<OpenRouteBackendOptions['prefer']>;
+
+/** Validates a --backend value; throws RouteError (code EINVAL) naming it. */
+export function backendChoice(value: string): BackendChoice {
+  if (value === 'auto' || value === 'netlink' || value === 'iproute') return value;
+  throw new RouteError(`--backend must be auto, netlink or iproute, got "${value}"`, 'EINVAL', 22, 'load');
+}
+
+export function warnOnStderr(message: string): void {
+  process.stderr.write(`synwatch: warning: ${message}\n`);
+}
+
 export function openRouteBackend(options: OpenRouteBackendOptions = {}): RouteBackend {
   const prefer = options.prefer ?? 'auto';
   if (prefer === 'iproute') return new IpRouteBackend();
@@ -102,7 +114,7 @@ export function openRouteBackend(options: OpenRouteBackendOptions = {}): RouteBa
     return loadNetlinkBackend(options.addonPath);
   } catch (e) {
     if (prefer === 'netlink') throw e;
-    const warn = options.warn ?? ((m: string) => process.stderr.write(`synwatch: warning: ${m}\n`));
+    const warn = options.warn ?? warnOnStderr;
     warn(`netlink route addon unavailable (${(e as Error).message}); using the slower 'ip route' backend`);
     return new IpRouteBackend();
   }

@@ -140,6 +140,8 @@ test('a state dir that cannot be created or written is a LedgerError naming it',
     assert.match(e.message, /^cannot create state dir .*plain-file\/state: ENOTDIR$/);
     return true;
   });
+  // Node's own recursive mkdir would spin forever here.
+  assert.throws(() => Ledger.open('/proc/synwatch-test-nope/state'), /^LedgerError: cannot create state dir \/proc\/synwatch-test-nope\/state: ENOENT$/);
   const ro = path.join(dir, 'ro');
   fs.mkdirSync(ro);
   fs.chmodSync(ro, 0o500);

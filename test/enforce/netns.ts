@@ -6,7 +6,9 @@
  * joined by a veth. delete() is idempotent; tests call it in after()/finally. nodeIn() runs a
  * snippet of JavaScript inside the namespace (cwd = repo root, so `require('commander')` and the
  * compiled dist/ resolve) and returns its exit status and output. netnsUnavailable() says why
- * these tests must skip (not root, no iproute2), or null.
+ * these tests must skip (not root, no iproute2), or null. synwatch() runs blocks/unblock/poll
+ * through a small program wired like src/cli/main.ts (exitOverride, errors.ts exit codes), so
+ * these tests do not depend on the other commands being built.
  * Importing this file has no side effects (node --test may run it as a file of no tests).
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -121,9 +123,24 @@ export class TestNetns {
     });
   }
 
+  /** Run `synwatch ARGS` (blocks, unblock, poll only) inside the namespace. */
+  synwatch(args: string[]): NodeResult {
+    return this.nodeIn(CLI_HARNESS, args);
+  }
+
   delete(): void {
     if (this.deleted) return;
     this.deleted = true;
     spawnSync('ip', ['netns', 'delete', this.name]);
   }
 }
+
+const CLI_HARNESS = `
+const { Command, CommanderError } = require('commander');
+const { reportError } = require(process.env.SW_DIST + '/src/cli/errors.js');
+const program = new Command('synwatch').exitOverride().option('--log-level <level>', 'log level', 'warn');
+for (const name of ['blocks', 'unblock', 'poll']) require(process.env.SW_DIST + '/src/cli/commands/' + name + '.js').register(program);
+program.parseAsync(['node', 'synwatch', ...JSON.parse(process.env.SW_ARGS)]).then(
+  () => {},
+  (e) => { process.exitCode = e instanceof CommanderError ? (e.exitCode === 0 ? 0 : 2) : reportError(e); });
+`;
