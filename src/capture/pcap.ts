@@ -114,8 +114,7 @@ export class PcapFormat implements RecordFormat {
     const littleEndian = this.littleEndian;
     const nanoseconds = this.nanoseconds;
     const caplenLimit = this.caplenLimit;
-    // DataView getters compile to single loads: reading 1M record headers takes 4-8 ms, vs
-    // ~100 ms with buf.readUInt32LE and ~15 ms with hand-written byte shifts (node 20).
+    // DataView: 1M record headers read in 4-8 ms; buf.readUInt32LE ~100 ms, byte shifts ~15 ms.
     const view = this.views.of(buf);
     let records = ctx.records;
     let tsUs = 0;

@@ -1,6 +1,8 @@
 /**
  * The reader against real captures written by others (../shared/corpus, see its README):
- * - a differential test against the `pcap-parser` package on every classic microsecond pcap;
+ * - a differential test against the `pcap-parser` package on every classic microsecond pcap
+ *   (times compared as sec * 10^6 + usec, which is what CaptureRecord carries: a fuzzed
+ *   usec >= 10^6 carries into the seconds);
  * - every file under tcpdump-tests/ and zeek-traces/ (fuzzed and malformed ones included) reads
  *   to the end within a time budget, and the record counts and first-packet times agree with
  *   capinfos (MANIFEST.tsv), except where listed below with the reason.
