@@ -159,6 +159,5 @@ export class PcapFormat implements RecordFormat {
     const why = caplen > MAX_CAPLEN ? `exceeds ${MAX_CAPLEN}` : `exceeds snaplen ${this.snaplen} by more than ${SNAPLEN_SLACK}`;
     this.ctx.stop(offset, 'bogus-caplen', `record at offset ${offset}: caplen ${caplen} ${why}`);
   }
-
 }
 

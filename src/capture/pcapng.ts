@@ -208,7 +208,6 @@ export class PcapngFormat implements RecordFormat {
     return pos;
   }
 
-
   /** EPB or PB at pos. */
   private packet(buf: Buffer, view: DataView<ArrayBufferLike>, pos: number, length: number, bufStreamOffset: number, localId: number): void {
     const iface = this.interfaceOf(localId, bufStreamOffset + pos);
@@ -313,7 +312,6 @@ export class PcapngFormat implements RecordFormat {
       ? view.getInt32(at + 4, true) * TWO_POW_32 + view.getUint32(at, true)
       : view.getInt32(at, false) * TWO_POW_32 + view.getUint32(at + 4, false);
   }
-
 }
 
 /** Why a block length cannot be right, or '' when it can. */
