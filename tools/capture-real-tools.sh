@@ -17,7 +17,7 @@
 #   real-curl.pcap           curl of the index page, 3x over IPv4 and 2x over IPv6
 #
 # Then it writes OUTDIR/real-tools.json, shaped like scenarios.json: what synwatch should
-# conclude (flagged, alerts) plus attempts/completed/synOnly/synAck/frames from
+# conclude (flagged, reasons, alerts) plus attempts/completed/synOnly/synAck/frames from
 # ../shared/corpus/truth.sh (omitted when that checkout is absent). Every tool runs bounded in count and under `timeout`.
 # A trap removes the namespaces and stops the processes this script started (by PID) on any exit.
 # The captures differ from run to run (ISNs, ports, timing); the committed ones are the reference.
@@ -184,10 +184,11 @@ grep -E '^[0-9]+/tcp' "$work/nmap.txt" || true
 python3 - "$out" "$truth" "$ATTACKER4" <<'PY'
 import json, os, subprocess, sys
 out, truth, attacker = sys.argv[1:4]
+# Verdicts in synwatch's vocabulary, as in scenarios.json (see tools/make-fixtures.ts AlertKind).
 plan = {
-    'real-hping3-flood.pcap': {'flagged': [attacker], 'alerts': ['flood']},
-    'real-nmap-syn-scan.pcap': {'flagged': [attacker], 'alerts': ['scan']},
-    'real-curl.pcap': {'flagged': [], 'alerts': []},
+    'real-hping3-flood.pcap': {'flagged': [attacker], 'reasons': {attacker: 'flood'}, 'alerts': ['syn-flood']},
+    'real-nmap-syn-scan.pcap': {'flagged': [attacker], 'reasons': {attacker: 'scan'}, 'alerts': ['syn-flood']},
+    'real-curl.pcap': {'flagged': [], 'reasons': {}, 'alerts': []},
 }
 res = {}
 for name, want in plan.items():

@@ -8,9 +8,9 @@
  *
  * Outputs, all in fixtures/:
  * - one capture per scenario (each < 200 KB);
- * - scenarios.json: file -> {attempts, completed, synOnly, synAck, frames, flagged, alerts}.
+ * - scenarios.json: file -> {attempts, completed, synOnly, synAck, frames, flagged, reasons, alerts}.
  *   attempts/completed/synOnly/synAck are computed by test/support/handshake-oracle.ts from the
- *   segments this script wrote (never from synwatch's code); flagged/alerts are what each
+ *   segments this script wrote (never from synwatch's code); flagged/reasons/alerts are what each
  *   scenario was built to show;
  * - the table between the "synthetic" markers in README.md.
  *
@@ -388,15 +388,23 @@ function docPool(exclude: string[]): string[] {
 // ---------------------------------------------------------------------------------------------
 // Scenarios
 
-type AlertKind = 'flood' | 'scan' | 'spoofed-flood' | 'backscatter';
+/**
+ * Expectations use synwatch's vocabulary (src/enforce/contract.ts FlagReason, src/detect/alerts.ts
+ * AlertKind) so golden tests compare names as they are; the verdicts themselves are this file's.
+ * flood: one source, unfinished attempts to few ports; scan: to many ports. Alerts are about the
+ * traffic as a whole: syn-flood (a surge of unfinished handshakes from few sources, each flagged),
+ * spoofed-flood (many one-SYN sources, none flagged alone), backscatter (SYN-ACKs with no SYN).
+ */
+type FlagReason = 'flood' | 'scan';
+type AlertKind = 'syn-flood' | 'spoofed-flood' | 'backscatter';
 
 interface Scenario {
   file: string;
   format: Format;
   /** One line: why this fixture exists. */
   why: string;
-  /** Addresses synwatch should flag, and alert kinds it should raise. */
-  flagged: string[];
+  /** Sources synwatch should flag (and why), and the alerts it should raise. */
+  flags: Record<string, FlagReason>;
   alerts: AlertKind[];
   /** Extra words for the README's conclusion column. */
   note?: string;
@@ -407,12 +415,12 @@ const ETHER_PCAP: Format = { kind: 'pcap', linkType: LINKTYPE.ETHERNET };
 
 const SCENARIOS: Scenario[] = [
   {
-    file: 'handshake-complete.pcap', format: ETHER_PCAP, flagged: [], alerts: [],
+    file: 'handshake-complete.pcap', format: ETHER_PCAP, flags: {}, alerts: [],
     why: 'the baseline: SYN, SYN-ACK, ACK, one HTTP request/response, FIN close',
     build(t) { new Conn(t, remote(CLIENT), server(), 80).httpSession(0); },
   },
   {
-    file: 'syn-retransmit.pcap', format: ETHER_PCAP, flagged: [], alerts: [],
+    file: 'syn-retransmit.pcap', format: ETHER_PCAP, flags: {}, alerts: [],
     why: 'a SYN sent 3 times with the same ISN (RTO 1 s, 2 s) is one attempt, then it completes',
     build(t) {
       const c = new Conn(t, remote(CLIENT), server(), 80);
@@ -424,7 +432,7 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    file: 'client-rst.pcap', format: ETHER_PCAP, flagged: [], alerts: [],
+    file: 'client-rst.pcap', format: ETHER_PCAP, flags: {}, alerts: [],
     why: 'the client answers the SYN-ACK with RST: reset by client, not completed',
     build(t) {
       const c = new Conn(t, remote(CLIENT), server(), 443);
@@ -432,7 +440,7 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    file: 'server-rst.pcap', format: ETHER_PCAP, flagged: [], alerts: [],
+    file: 'server-rst.pcap', format: ETHER_PCAP, flags: {}, alerts: [],
     why: 'SYN to a closed port answered by RST-ACK (acks ISN+1): reset by server',
     build(t) {
       const c = new Conn(t, remote(CLIENT), server(), 8080);
@@ -440,7 +448,7 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    file: 'flood-one-source.pcap', format: ETHER_PCAP, flagged: [ATTACKER], alerts: ['flood'],
+    file: 'flood-one-source.pcap', format: ETHER_PCAP, flags: { [ATTACKER]: 'flood' }, alerts: ['syn-flood'],
     why: 'hping3-style flood: one source, 400 SYNs to port 80 in 2 s, SYN-ACKs (retransmitted after 1 s), no final ACK',
     build(t) {
       const SYNS = 400, SPAN_MS = 2000, SYNACK_RTO_MS = 1000, END_MS = 2500;
@@ -456,7 +464,7 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    file: 'flood-spoofed.pcap', format: ETHER_PCAP, flagged: [], alerts: ['spoofed-flood'],
+    file: 'flood-spoofed.pcap', format: ETHER_PCAP, flags: {}, alerts: ['spoofed-flood'],
     note: `${CLIENT} completes 5 handshakes in the middle and must not be flagged`,
     why: 'spoofed flood: 600 distinct one-SYN sources in 3 s, plus a legitimate client completing 5 handshakes',
     build(t) {
@@ -473,7 +481,7 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    file: 'port-scan.pcap', format: ETHER_PCAP, flagged: [SCANNER], alerts: ['scan'],
+    file: 'port-scan.pcap', format: ETHER_PCAP, flags: { [SCANNER]: 'scan' }, alerts: ['syn-flood'],
     why: 'nmap -sS style: one source, SYN to ports 1-300 in random order; RST-ACK from closed, SYN-ACK then scanner RST from 22/80/443',
     build(t) {
       const OPEN = [22, 80, 443], PORTS = 300, PROBE_GAP_MS = 4;
@@ -494,7 +502,7 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    file: 'vlan-qinq.pcap', format: ETHER_PCAP, flagged: [], alerts: [],
+    file: 'vlan-qinq.pcap', format: ETHER_PCAP, flags: {}, alerts: [],
     why: 'one connection in 802.1Q VLAN 100, one in 802.1ad QinQ (outer 200, inner 300)',
     build(t) {
       new Conn(t, remote(CLIENT), server(), 80, { link: { kind: 'ether', tags: [{ vid: 100 }] } }).httpSession(0);
@@ -503,7 +511,7 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    file: 'ipv6-ext-headers.pcap', format: ETHER_PCAP, flagged: [], alerts: [],
+    file: 'ipv6-ext-headers.pcap', format: ETHER_PCAP, flags: {}, alerts: [],
     why: 'IPv6: client packets carry hop-by-hop + destination options before TCP; a second SYN is fragmented (first fragment has the 20-byte TCP header + MSS)',
     build(t) {
       // A 16-byte destination header (hdr ext len 1) catches a decoder that assumes 8 bytes.
@@ -518,7 +526,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     file: 'snaplen-cut.pcap', format: { kind: 'pcap', linkType: LINKTYPE.ETHERNET, snaplen: SHORT_SNAPLEN },
-    flagged: [], alerts: [],
+    flags: {}, alerts: [],
     note: `the SYN from ${CLIENT2} is cut before its flags: no segment, counted as truncated`,
     why: 'snaplen 68: SYN/SYN-ACK cut inside TCP options, data cut mid-payload, one SYN with IP options cut before its TCP flags',
     build(t) {
@@ -531,7 +539,7 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    file: 'tcp-fast-open.pcap', format: ETHER_PCAP, flagged: [], alerts: [],
+    file: 'tcp-fast-open.pcap', format: ETHER_PCAP, flags: {}, alerts: [],
     why: 'TFO: a cookie request, then a SYN carrying data + cookie whose SYN-ACK acks ISN+1+len',
     build(t) {
       const cookie = t.rng.bytes(TFO_COOKIE_LEN);
@@ -547,7 +555,7 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    file: 'linux-sll2.pcap', format: { kind: 'pcap', linkType: LINKTYPE.LINUX_SLL2 }, flagged: [], alerts: [],
+    file: 'linux-sll2.pcap', format: { kind: 'pcap', linkType: LINKTYPE.LINUX_SLL2 }, flags: {}, alerts: [],
     why: 'LINKTYPE_LINUX_SLL2 (tcpdump -i any): one IPv4 and one IPv6 connection',
     build(t) {
       const link: Link = { kind: 'sll2', ifindex: 2 };
@@ -556,7 +564,7 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    file: 'pcapng-two-interfaces.pcapng', flagged: [], alerts: [],
+    file: 'pcapng-two-interfaces.pcapng', flags: {}, alerts: [],
     format: { kind: 'pcapng', interfaces: [
       { linkType: LINKTYPE.ETHERNET, tsresol: 6, name: 'eth0' },
       { linkType: LINKTYPE.RAW, tsresol: 9, name: 'tun0' },
@@ -569,7 +577,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     file: 'handshake-nanosecond.pcap', format: { kind: 'pcap', linkType: LINKTYPE.ETHERNET, nanosecond: true },
-    flagged: [], alerts: [],
+    flags: {}, alerts: [],
     why: 'nanosecond pcap magic; the SYN-ACK follows the SYN by 400 ns (same microsecond)',
     build(t) {
       const c = new Conn(t, remote(CLIENT), server(), 80);
@@ -578,7 +586,7 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    file: 'synack-backscatter.pcap', format: ETHER_PCAP, flagged: [], alerts: ['backscatter'],
+    file: 'synack-backscatter.pcap', format: ETHER_PCAP, flags: {}, alerts: ['backscatter'],
     why: 'backscatter at a darknet sensor: victims SYN-ACK 200 spoofed addresses/ports, some retransmitted, no SYN seen',
     build(t) {
       const TARGETS = 200, SPAN_MS = 4000, RTO_MS = 1000, END_MS = 5000;
@@ -594,8 +602,8 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    file: 'slow-source.pcap', format: ETHER_PCAP, flagged: [SLOW_SOURCE], alerts: ['flood'],
-    note: '240 SYNs are 60 attempts (retransmissions share the ISN); low rate but nothing ever completes',
+    file: 'slow-source.pcap', format: ETHER_PCAP, flags: { [SLOW_SOURCE]: 'flood' }, alerts: [],
+    note: '240 SYNs are 60 attempts (retransmissions share the ISN); no surge, yet nothing ever completes',
     why: 'low-and-slow: one source, a new attempt every 2 s for 2 minutes, each SYN retransmitted after 1, 2, 4 s, never answered',
     build(t) {
       const ATTEMPTS = 60, GAP_MS = 2000;
@@ -613,16 +621,22 @@ const SCENARIOS: Scenario[] = [
 // ---------------------------------------------------------------------------------------------
 // Output
 
-interface Expected extends HandshakeTotals { frames: number; flagged: string[]; alerts: AlertKind[] }
+interface Expected extends HandshakeTotals {
+  frames: number;
+  /** Sorted flagged sources, and why each. */
+  flagged: string[];
+  reasons: Record<string, FlagReason>;
+  alerts: AlertKind[];
+}
 
 const README_BEGIN = '<!-- synthetic:begin (written by tools/make-fixtures.ts; edit there) -->';
 const README_END = '<!-- synthetic:end -->';
 
 function conclusion(e: Expected, note?: string): string {
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
-  const flagged = e.flagged.length ? `flag ${e.flagged.join(', ')} (${e.alerts.join(', ')})` :
-    e.alerts.length ? `no source flagged; alert ${e.alerts.join(', ')}` : 'nothing flagged';
-  return `${plural(e.attempts, 'attempt')}, ${e.completed} completed; ${flagged}${note ? `; ${note}` : ''}`;
+  const flagged = e.flagged.length ? `flag ${e.flagged.map((ip) => `${ip} (${e.reasons[ip]})`).join(', ')}` : 'no source flagged';
+  const alerts = e.alerts.length ? `alert ${e.alerts.join(', ')}` : 'no alert';
+  return `${plural(e.attempts, 'attempt')}, ${e.completed} completed; ${flagged}; ${alerts}${note ? `; ${note}` : ''}`;
 }
 
 export function repoRoot(): string {
@@ -646,7 +660,8 @@ export function generateFixtures(readme: string): Map<string, Buffer> {
     const { bytes, totals, frames } = t.finish();
     if (bytes.length > MAX_FIXTURE_BYTES) throw new Error(`${s.file} is ${bytes.length} bytes > ${MAX_FIXTURE_BYTES}`);
     files.set(s.file, bytes);
-    const e: Expected = { ...totals, frames, flagged: s.flagged, alerts: s.alerts };
+    const flagged = Object.keys(s.flags).sort();
+    const e: Expected = { ...totals, frames, flagged, reasons: s.flags, alerts: s.alerts };
     expected[s.file] = e;
     rows.push(`| \`${s.file}\` | ${s.why} | ${conclusion(e, s.note)} |`);
   }
