@@ -1,7 +1,7 @@
 /**
  * The decoder's output: one reusable view per capture source, reset for every frame.
  *
- * Contract: `decodeFrame(view, buf, offset, caplen, linkType, counters)` (src/decode/frame.ts)
+ * Contract: `decodeFrame(view, buf, offset, caplen, wirelen, linkType, counters)` (src/decode/frame.ts)
  * fills the fields below from the frame's bytes without allocating, and returns a DecodeResult.
  * Fields are only meaningful for the result that set them; everything is reset per frame, so no
  * value from a previous packet can leak into the next (see the reused-view tests).
@@ -54,8 +54,26 @@ export class PacketView {
   payloadLen = 0;
   /** True when the snaplen cut the frame before the end of the IP datagram. */
   truncated = false;
+  /**
+   * True for the first fragment of a fragmented datagram (offset 0, more fragments follow): its
+   * payloadLen counts this fragment only, and the TCP header may go on in the next fragment (then
+   * tcpHeaderLen is the full header's length and payloadLen 0). Later fragments are never segments.
+   */
+  fragmented = false;
   /** Count of VLAN tags seen (802.1Q/802.1ad). */
   vlanDepth = 0;
+  /**
+   * TcpInIcmp only: type and code of the ICMP/ICMPv6 error. The addresses and TCP fields above are
+   * then those of the QUOTED packet (the original flow), and only as far as the quote reaches:
+   * ports and seq need 8 quoted TCP bytes, ack and flags 14; what is missing stays 0.
+   */
+  icmpType = 0;
+  icmpCode = 0;
+  /** Anomaly only: its name (src/decode/anomalies.ts), else ''. */
+  anomaly = '';
+  /** Anomaly only: the numbers behind it, e.g. TCP data offset 3 (value) < 5 (limit). */
+  anomalyValue = 0;
+  anomalyLimit = 0;
 }
 
 /**
@@ -77,6 +95,12 @@ export class DecodeCounters {
   fragments = 0;
   /** Frames of a link type the decoder doesn't know: key LINKTYPE value, value frames. */
   readonly unknownLinkTypes = new Map<number, number>();
+  /** IPv4 total length 0 (TSO/GSO capture on the sender): length taken from the wire. Not an anomaly. */
+  ipv4TsoZeroLength = 0;
+  /** IPv6 payload length 0 (jumbogram or TSO): length taken from the wire. Not an anomaly. */
+  ipv6ZeroPayloadLength = 0;
+  /** IP datagrams cut by the snaplen (view.truncated set); still decoded as far as they go. */
+  truncated = 0;
   /** Named anomalies (see src/decode/anomalies.ts for the list and their meaning). */
   readonly anomalies: Record<string, number> = Object.create(null);
 }
