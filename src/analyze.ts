@@ -30,6 +30,7 @@ export async function analyzeCapture(
   const summary = await readCaptureFile(file, pipeline.onRecord, { onProgress });
   pipeline.finish();
   session.finish(pipeline.nowUs);
+  session.drain();
   const report = buildReport(summary, pipeline, session.alerts, session.decisions, settingsRecord(opts));
   return { summary, pipeline, session, report };
 }

@@ -91,6 +91,18 @@ export class EnforcementSession implements DetectorSink {
   finish(nowUs: number): void {
     this.policy.tick(nowUs);
   }
+
+  /**
+   * After a capture: nothing more arrives, so every remaining block would expire at its expiry
+   * time. Ticking to each expiry in turn puts those unblocks on the timeline (analyze, replay).
+   */
+  drain(): void {
+    for (let active = this.policy.active(); active.length > 0; active = this.policy.active()) {
+      const next = Math.min(...active.map((b) => b.expiresUs));
+      this.policy.tick(next);
+      if (this.policy.active().length === active.length) break; // a delete failed: don't spin
+    }
+  }
 }
 
 /** Configuration mistakes are usage errors (exit 2), with the message naming the option. */
