@@ -4,8 +4,8 @@
  * File: STATE_DIR/ledger.jsonl, append-only JSON lines, each write followed by fsync, so after a
  * crash the ledger holds every block whose route may exist. Records (v = format version):
  *   {"v":1,"op":"block","ip","family","type","reason","atUs","at","sinceUs","since","expiresUs","expires"}
- *   {"v":1,"op":"renew","ip","family","atUs","at","expiresUs","expires"}
- *   {"v":1,"op":"unblock","ip","family","atUs","at","reason"}
+ *   {"v":1,"op":"renew","ip","family","type","atUs","at","expiresUs","expires"}
+ *   {"v":1,"op":"unblock","ip","family","type","atUs","at","reason"}
  * Times are the caller's clock in µs plus the same instant as UTC ISO text for people.
  *
  * Contract: replaying the records in order gives the active set (block sets, renew moves the
@@ -244,12 +244,13 @@ export class Ledger {
     });
   }
 
-  recordRenew(b: Pick<ActiveBlock, 'ip' | 'family' | 'expiresUs'>, atUs: number): void {
-    this.append({ v: 1, op: 'renew', ip: b.ip, family: b.family, atUs, at: isoFromUs(atUs), expiresUs: b.expiresUs, expires: isoFromUs(b.expiresUs) });
+  recordRenew(b: Pick<ActiveBlock, 'ip' | 'family' | 'type' | 'expiresUs'>, atUs: number): void {
+    this.append({ v: 1, op: 'renew', ip: b.ip, family: b.family, type: b.type, atUs, at: isoFromUs(atUs),
+      expiresUs: b.expiresUs, expires: isoFromUs(b.expiresUs) });
   }
 
-  recordUnblock(ip: string, family: 4 | 6, reason: string, atUs: number): void {
-    this.append({ v: 1, op: 'unblock', ip, family, atUs, at: isoFromUs(atUs), reason });
+  recordUnblock(b: Pick<ActiveBlock, 'ip' | 'family' | 'type'>, reason: string, atUs: number): void {
+    this.append({ v: 1, op: 'unblock', ip: b.ip, family: b.family, type: b.type, atUs, at: isoFromUs(atUs), reason });
   }
 
   private append(record: object): void {

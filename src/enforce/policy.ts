@@ -234,7 +234,7 @@ export class BlockPolicy {
       }
     }
     this.blocks.delete(b.ip);
-    this.writeLedger(b.ip, nowUs, (l) => l.recordUnblock(b.ip, b.family, reason, nowUs));
+    this.writeLedger(b.ip, nowUs, (l) => l.recordUnblock(b, reason, nowUs));
     this.emit({ action: 'unblock', ip: b.ip, tsUs: nowUs, reason });
   }
 

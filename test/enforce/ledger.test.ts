@@ -32,9 +32,9 @@ test('records are JSON lines with µs and UTC ISO times; replay gives the active
   const l = Ledger.open(dir);
   l.recordBlock(block('203.0.113.5', T0, T0 + 600 * S), T0);
   l.recordBlock(block('2001:db8::5', T0, T0 + 600 * S), T0);
-  l.recordRenew({ ip: '203.0.113.5', family: 4, expiresUs: T0 + 900 * S }, T0 + 300 * S);
-  l.recordUnblock('2001:db8::5', 6, 'operator', T0 + 400 * S);
-  l.recordRenew({ ip: '2001:db8::5', family: 6, expiresUs: T0 + 999 * S }, T0 + 401 * S); // after unblock: moot
+  l.recordRenew({ ip: '203.0.113.5', family: 4, type: 'unreachable', expiresUs: T0 + 900 * S }, T0 + 300 * S);
+  l.recordUnblock(block('2001:db8::5', 0, 0), 'operator', T0 + 400 * S);
+  l.recordRenew({ ip: '2001:db8::5', family: 6, type: 'unreachable', expiresUs: T0 + 999 * S }, T0 + 401 * S); // after unblock: moot
   l.close();
   const lines = fs.readFileSync(path.join(dir, 'ledger.jsonl'), 'utf8').trim().split('\n').map((x) => JSON.parse(x));
   assert.equal(lines.length, 5);
@@ -77,7 +77,7 @@ test('reconcile: re-installs unexpired, removes expired and orphans, keeps forei
   l.recordBlock(block('203.0.113.5', T0, T0 + 600 * S), T0); // unexpired, route lost (reboot)
   l.recordBlock(block('203.0.113.6', T0, T0 + 10 * S), T0); // expired while down
   l.recordBlock(block('2001:db8::7', T0, T0 + 600 * S), T0);
-  l.recordUnblock('2001:db8::7', 6, 'ttl-expired', T0 + 5 * S);
+  l.recordUnblock(block('2001:db8::7', 0, 0), 'ttl-expired', T0 + 5 * S);
   l.recordBlock(block('2001:db8::8', T0, T0 + 600 * S), T0); // unexpired, route present
   const backend = new RecordingBackend({
     initial: [
@@ -96,7 +96,7 @@ test('reconcile: re-installs unexpired, removes expired and orphans, keeps forei
   const text = fs.readFileSync(l.path, 'utf8');
   assert.equal(text.trim().split('\n').length, 2);
   assert.ok(!fs.existsSync(`${l.path}.tmp`));
-  l.recordUnblock('203.0.113.5', 4, 'operator', T0 + 101 * S);
+  l.recordUnblock(block('203.0.113.5', 0, 0), 'operator', T0 + 101 * S);
   l.close();
   assert.deepEqual(readLedger(dir).blocks.map((b) => b.ip), ['2001:db8::8']);
 });

@@ -19,13 +19,14 @@ import { addEnforceOptions, ConfigError, resolveConfig, type CliEnforceOptions }
 import { AllowlistError, buildDefaultAllowlist } from '../../enforce/allowlist';
 import type { RouteBackend } from '../../enforce/contract';
 import { Ledger } from '../../enforce/ledger';
-import { createStderrLogger, decisionLogSink } from '../../enforce/log';
+import { decisionLogSink } from '../../enforce/log';
 import { backendChoice, openRouteBackend } from '../../enforce/netlink';
 import { BlockPolicy } from '../../enforce/policy';
 import { RecordingBackend } from '../../enforce/recording';
 import { RouteError } from '../../enforce/routes';
 import { anchoredClockUs, SynRecvPoller } from '../../poll/poller';
 import { UsageError } from '../errors';
+import { createLogger } from '../log';
 
 /** Default half-open count from one source: a browser opens ~6 connections at once, a NAT'd
  *  office more, but few legitimate hosts keep 20 handshakes half-open at the same moment. */
@@ -71,8 +72,7 @@ function runPoll(opts: PollOptions): void {
   const threshold = cfg.threshold ?? DEFAULT_POLL_THRESHOLD;
   const intervalMs = Math.max(1, Math.round((cfg.interval ?? DEFAULT_POLL_INTERVAL_S) * 1000));
   const verbose = opts.logLevel === 'debug' || opts.logLevel === 'trace' || opts.logLevel === 'silent';
-  const logger = createStderrLogger();
-  logger.level = verbose ? opts.logLevel! : 'info';
+  const logger = createLogger(verbose ? opts.logLevel! : 'info');
   const now = anchoredClockUs();
   const backend: RouteBackend = cfg.dryRun
     ? new RecordingBackend()

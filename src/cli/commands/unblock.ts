@@ -50,7 +50,7 @@ export function register(program: Command): void {
       try {
         for (const t of targets) {
           backend.del(t.ip, t.family, t.type);
-          if (ledger && t.state !== 'orphan') ledger.recordUnblock(t.ip, t.family, 'operator', nowUs);
+          if (ledger && t.state !== 'orphan') ledger.recordUnblock(t, 'operator', nowUs);
           process.stdout.write(`unblocked ${t.ip} (${t.type}${t.state === 'active' ? '' : `, was ${t.state}`})\n`);
         }
       } finally {
