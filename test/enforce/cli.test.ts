@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { netnsUnavailable, TestNetns } from './netns';
+import { ensureAddonBuilt, netnsUnavailable, TestNetns } from './netns';
 import { readLedger } from '../../src/enforce/ledger';
 import { SYNWATCH_RTM_PROTOCOL } from '../../src/enforce/routes';
 
@@ -19,6 +19,7 @@ describe('blocks and unblock in a network namespace', { skip: skip ?? undefined 
   const ours = () => [...ns.routes(4, SYNWATCH_RTM_PROTOCOL), ...ns.routes(6, SYNWATCH_RTM_PROTOCOL)].map((r) => r.dst).sort();
 
   before(() => {
+    ensureAddonBuilt();
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-cli-'));
     ns = TestNetns.withVeth();
     ns.ip(['route', 'add', 'unreachable', '203.0.113.9']); // the operator's own route

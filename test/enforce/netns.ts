@@ -13,11 +13,20 @@
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** dist/test/enforce -> repository root. */
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
 export const DIST = path.join(REPO_ROOT, 'dist');
+
+/** A checkout where `npm install` did not build the addon gets it built here (offline, ~2 s). */
+export function ensureAddonBuilt(): void {
+  const addon = path.join(REPO_ROOT, 'native/build/Release/synwatch_route.node');
+  if (fs.existsSync(addon)) return;
+  const r = spawnSync('npm', ['run', '--silent', 'build:native'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 300_000 });
+  if (!fs.existsSync(addon)) throw new Error(`addon not built at ${addon}: npm run build:native said ${r.stderr}`);
+}
 
 export function netnsUnavailable(): string | null {
   if (process.getuid?.() !== 0) return 'needs root (network namespaces)';

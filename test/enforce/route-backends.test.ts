@@ -1,16 +1,15 @@
 /**
  * Real-kernel tests of both route backends (netlink addon, `ip route` fallback), each inside a
  * fresh network namespace; checked against `ip -j route show ... proto 181`. The namespace is
- * deleted in after() whatever happens. Needs root and a built addon (npm run build:native).
+ * deleted in after() whatever happens. Needs root; builds the addon if it is missing.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import { DIST, netnsUnavailable, TestNetns } from './netns';
-import { DEFAULT_ADDON_PATH } from '../../src/enforce/netlink';
+import { DIST, ensureAddonBuilt, netnsUnavailable, TestNetns } from './netns';
 import { SYNWATCH_RTM_PROTOCOL } from '../../src/enforce/routes';
 
 const skip = netnsUnavailable();
+
 
 interface OpResult {
   ok: boolean;
@@ -54,9 +53,7 @@ for (const backend of ['netlink', 'iproute'] as const) {
     const ours = (family: 4 | 6) => ns.routes(family, SYNWATCH_RTM_PROTOCOL).map((r) => `${r.type} ${r.dst}`).sort();
 
     before(() => {
-      if (backend === 'netlink') {
-        assert.ok(fs.existsSync(DEFAULT_ADDON_PATH), `addon not built at ${DEFAULT_ADDON_PATH}: run npm run build:native`);
-      }
+      if (backend === 'netlink') ensureAddonBuilt();
       ns = TestNetns.withVeth();
       // Routes synwatch did not add: same prefixes, default protocol (boot).
       ns.ip(['route', 'add', 'unreachable', '203.0.113.9']);
@@ -158,6 +155,7 @@ for (const backend of ['netlink', 'iproute'] as const) {
 describe('netlink addon latency', { skip: skip ?? undefined }, () => {
   let ns: TestNetns;
   before(() => {
+    ensureAddonBuilt();
     ns = TestNetns.withVeth();
   });
   after(() => ns?.delete());
@@ -190,8 +188,9 @@ describe('netlink addon latency', { skip: skip ?? undefined }, () => {
     assert.equal(m.v6.listed, 1000);
     for (const [fam, x] of Object.entries(m)) {
       assert.equal(x.left, 0);
-      assert.ok(x.addUs < 200, `${fam} add took ${x.addUs} µs`);
-      assert.ok(x.delUs < 200, `${fam} del took ${x.delUs} µs`);
+      // The requirement (well under 1 ms) is asserted; the numbers themselves are a diagnostic.
+      assert.ok(x.addUs < 1000, `${fam} add took ${x.addUs} µs`);
+      assert.ok(x.delUs < 1000, `${fam} del took ${x.delUs} µs`);
       t.diagnostic(`netlink ${fam}: add ${x.addUs.toFixed(1)} µs, del ${x.delUs.toFixed(1)} µs, ` +
         `list of ${x.listed} ${x.listMs.toFixed(2)} ms`);
     }

@@ -11,7 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { netnsUnavailable, TestNetns } from '../enforce/netns';
+import { ensureAddonBuilt, netnsUnavailable, TestNetns } from '../enforce/netns';
 import { SYNWATCH_RTM_PROTOCOL } from '../../src/enforce/routes';
 
 function unavailable(): string | null {
@@ -44,6 +44,7 @@ describe('poll against a real SYN flood between two namespaces', { skip: skip ??
   let stateDir: string;
 
   before(async () => {
+    ensureAddonBuilt();
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-poll-'));
     [srv, atk] = TestNetns.pair();
     // Without syncookies the kernel keeps a request socket (SYN_RECV) for every SYN.
