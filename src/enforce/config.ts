@@ -9,7 +9,7 @@
  *     "maxActiveBlocks":       1000,           // integer >= 1
  *     "maxNewBlocksPerSecond": 50,             // number > 0 (token bucket, burst = one second's worth)
  *     "routeType":             "unreachable",  // "unreachable" | "prohibit" | "blackhole"
- *     "threshold":             20,             // integer >= 1; poll: half-open attempts from one source
+ *     "threshold":             10,             // integer >= 1: half-open attempts from one source that flag it
  *     "interval":              1,              // seconds between polls (poll only, > 0)
  *     "stateDir":              "/var/lib/synwatch",
  *     "dryRun":                false

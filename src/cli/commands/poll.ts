@@ -26,11 +26,12 @@ import { RecordingBackend } from '../../enforce/recording';
 import { RouteError } from '../../enforce/routes';
 import { anchoredClockUs, SynRecvPoller } from '../../poll/poller';
 import { UsageError } from '../errors';
+import { DEFAULT_DETECTOR_OPTIONS } from '../../detect/detector';
 import { createLogger } from '../log';
 
-/** Default half-open count from one source: a browser opens ~6 connections at once, a NAT'd
- *  office more, but few legitimate hosts keep 20 handshakes half-open at the same moment. */
-export const DEFAULT_POLL_THRESHOLD = 20;
+/** The same default as live and analyze: --threshold means the same everywhere (half-open
+ *  attempts from one source), and so does its default (see src/detect/detector.ts for why). */
+export const DEFAULT_POLL_THRESHOLD = DEFAULT_DETECTOR_OPTIONS.threshold;
 export const DEFAULT_POLL_INTERVAL_S = 1;
 
 interface PollOptions extends CliEnforceOptions {
