@@ -23,7 +23,7 @@ export const ANOMALIES = {
   truncatedIpv6: 'IPv6 header cut by the snaplen: {value} bytes captured < {limit} needed',
   truncatedIpv6Ext: 'IPv6 extension header cut by the snaplen: {value} bytes captured < {limit} needed',
   badIpv6ExtLen: 'IPv6 extension headers of {value} bytes > payload length {limit}',
-  ipv6ExtChainTooLong: 'IPv6 extension-header chain longer than {limit} headers: stopped looking',
+  ipv6ExtChainTooLong: 'IPv6 extension-header chain longer than {limit} headers ({value} reached): stopped looking',
   truncatedTcp: 'TCP header cut by the snaplen: {value} bytes captured < {limit} needed',
   badTcpDataOffset: 'TCP data offset {value} < {limit} (header shorter than 20 bytes)',
   tcpHeaderBeyondIp: 'TCP header of {value} bytes > IP payload of {limit} bytes (not a first fragment, or < 20)',
