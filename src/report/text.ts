@@ -52,7 +52,7 @@ export function renderText(r: Report): string {
     out.push('');
   }
 
-  out.push(`Decisions under the default policy: ${r.decisions.length}`);
+  out.push(`Decisions under the policy in force: ${r.decisions.length}`);
   for (const d of r.decisions.slice(0, 50)) {
     out.push(`  ${d.at}  ${d.action.padEnd(7)} ${d.ip || '-'}  ${d.reason}${d.expires ? ` until ${d.expires}` : ''}${d.detail ? ` (${d.detail})` : ''}`);
   }
