@@ -3,7 +3,7 @@
  * on identical floods in the namespace lab (test/e2e/lab.ts). Run as root after `npm run build`:
  *
  *   node dist/bench/latency.js [--trials 10] [--rates 100,1000,10000] [--threshold 20]
- *        [--miss-rates 5000,10000,20000,40000] [--miss-count 40000] [--modes live,poll]
+ *        [--miss-rates 10000,20000,30000,40000,max] [--miss-count 40000] [--miss-trials 3] [--modes live,poll]
  *        [--out bench/latency-results.md] [--strict]
  *
  * Latency of one trial: from the threshold-crossing SYN (the Nth SYN from a fresh attacker
@@ -16,7 +16,8 @@
  * poll interval.
  *
  * Miss rate: `synwatch live --dry-run` with a threshold no source reaches, floods of --miss-count
- * SYNs at each --miss-rates rate; the SYNs synwatch reports (its exit/status totals) against the
+ * SYNs at each --miss-rates rate ("max" = tcpreplay --topspeed), --miss-trials times each, a
+ * fresh synwatch process per trial; the SYNs synwatch reports (its exit/status totals) against the
  * SYNs tcpdump saw on the same interface. CPU per packet: utime+stime from /proc/PID/stat before
  * and after the flood, minus the idle rate measured just before, divided by the SYNs seen.
  *
@@ -36,8 +37,10 @@ interface Args {
   trials: number;
   rates: number[];
   threshold: number;
+  /** SYN/s; Infinity = as fast as tcpreplay goes (--topspeed), "max" on the command line. */
   missRates: number[];
   missCount: number;
+  missTrials: number;
   modes: Mode[];
   out: string;
   strict: boolean;
@@ -45,7 +48,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
-    trials: 10, rates: [100, 1000, 10000], threshold: 20, missRates: [5000, 10000, 20000, 40000], missCount: 40000,
+    trials: 10, rates: [100, 1000, 10000], threshold: 20, missRates: [10000, 20000, 30000, 40000, Infinity], missCount: 40000, missTrials: 3,
     modes: ['live', 'poll'], out: path.join(REPO_ROOT, 'bench/latency-results.md'), strict: false,
   };
   const nums = (v: string) => v.split(',').map(Number).filter((x) => x > 0);
@@ -59,7 +62,8 @@ function parseArgs(argv: string[]): Args {
     if (k === '--trials') a.trials = Number(v());
     else if (k === '--rates') a.rates = nums(v());
     else if (k === '--threshold') a.threshold = Number(v());
-    else if (k === '--miss-rates') a.missRates = nums(v());
+    else if (k === '--miss-rates') a.missRates = v().split(',').map((x) => (x === 'max' ? Infinity : Number(x))).filter((x) => x > 0);
+    else if (k === '--miss-trials') a.missTrials = Number(v());
     else if (k === '--miss-count') a.missCount = Number(v());
     else if (k === '--modes') a.modes = v().split(',') as Mode[];
     else if (k === '--out') a.out = path.resolve(v());
@@ -87,6 +91,8 @@ interface Trial {
   latencyMs?: number;
   /** synwatch's own decision time minus tcpdump's Nth SYN time (live: the same packet). */
   decisionSkewMs?: number;
+  /** live's own latencyUs (routeTime - synTime, its clock), ms. */
+  internalMs?: number;
   error?: string;
 }
 
@@ -102,6 +108,13 @@ function parseMonitorLine(line: string): [number, string] | null {
   const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})\] unreachable (\S+) /.exec(line);
   if (!m) return null;
   return [Date.parse(`${m[1]}Z`) * 1000 + Number(m[2]), m[3].replace(/\/(32|128)$/, '')];
+}
+
+/** "2026-11-24T23:04:36.903123Z" -> µs since the epoch (NaN if not that shape). */
+function isoToUs(iso: string): number {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?Z$/.exec(iso);
+  if (!m) return NaN;
+  return Date.parse(`${m[1]}Z`) * 1000 + Number((m[2] ?? '0').padEnd(6, '0'));
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -135,7 +148,8 @@ function cpuSeconds(pid: number): number {
 
 /** The SYN total a synwatch log line reports, whatever the key is called (null if none). */
 export function synTotal(o: Record<string, unknown>): number | null {
-  const candidates = ['syns', 'synsSeen', 'synSeen', 'synCount', 'synPackets', 'syn'];
+  // live's status/stopped lines: synOnly (SYN segments without ACK the tracker saw).
+  const candidates = ['synOnly', 'syns', 'synsSeen', 'synSeen', 'synCount', 'synPackets'];
   const look = (obj: Record<string, unknown>): number | null => {
     for (const k of candidates) if (typeof obj[k] === 'number') return obj[k] as number;
     for (const v of Object.values(obj)) {
@@ -213,9 +227,12 @@ async function latencyPhase(lab: Lab, mode: Mode, a: Args, addrs: string[], log:
     const p = parseMonitorLine(line);
     if (p && !routeBy.has(p[1])) routeBy.set(p[1], p[0]);
   }
-  const decisionBy = new Map<string, number>();
+  const decisionBy = new Map<string, { synUs: number; internalUs?: number }>();
   for (const o of sw.json) {
-    if (o.msg === 'decision' && o.action === 'block' && typeof o.ip === 'string' && typeof o.tsUs === 'number' && !decisionBy.has(o.ip)) decisionBy.set(o.ip, o.tsUs);
+    if (o.msg !== 'decision' || o.action !== 'block' || typeof o.ip !== 'string' || decisionBy.has(o.ip)) continue;
+    // live: synTime (ISO, µs) and latencyUs; poll: tsUs.
+    const synUs = typeof o.synTime === 'string' ? isoToUs(o.synTime) : typeof o.tsUs === 'number' ? o.tsUs : NaN;
+    if (Number.isFinite(synUs)) decisionBy.set(o.ip, { synUs, internalUs: typeof o.latencyUs === 'number' ? o.latencyUs : undefined });
   }
   for (const tr of trials) {
     const syns = (synsBy.get(tr.ip) ?? []).sort((x, y) => x - y);
@@ -232,7 +249,10 @@ async function latencyPhase(lab: Lab, mode: Mode, a: Args, addrs: string[], log:
     }
     tr.latencyMs = (tr.routeUs - tr.nthSynUs) / 1000;
     const d = decisionBy.get(tr.ip);
-    if (d !== undefined) tr.decisionSkewMs = (d - tr.nthSynUs) / 1000;
+    if (d !== undefined) {
+      tr.decisionSkewMs = (d.synUs - tr.nthSynUs) / 1000;
+      if (d.internalUs !== undefined) tr.internalMs = d.internalUs / 1000;
+    }
   }
   // Leave no block behind for the next phase.
   await lab.synwatchOnce(['unblock', '--all', '--state-dir', stateDir]);
@@ -251,12 +271,24 @@ interface MissRow {
   note?: string;
 }
 
-async function missPhase(lab: Lab, a: Args, log: (s: string) => void): Promise<MissRow[]> {
+/** The kernel ring of synwatch's packet socket (`ss -0 -e -m -p`), e.g. "ring_rx(blk_size:..,frm_nr:1023,..)". */
+async function packetRing(lab: Lab, pid: number): Promise<string | null> {
+  const r = await lab.exec('server', 'ss', ['-0', '-a', '-e', '-m', '-p', '-n'], { allowFail: true });
+  const lines = r.stdout.split('\n');
+  const i = lines.findIndex((l) => l.includes(`pid=${pid},`));
+  if (i < 0) return null;
+  const text = lines.slice(i, i + 3).join(' ');
+  const ring = /ring_rx\([^)]*\)/.exec(text)?.[0];
+  return ring ? `${/ver:\d+/.exec(text)?.[0] ?? ''} ${ring}`.trim() : null;
+}
+
+async function missPhase(lab: Lab, a: Args, log: (s: string) => void, notes: string[]): Promise<MissRow[]> {
   const rows: MissRow[] = [];
+  const lagMax: number[] = [];
   const from = lab.addr.attacker4[0];
-  for (const rate of a.missRates) {
-    const stateDir = path.join(lab.dir, `state-miss-${rate}`);
-    const cap = await lab.capture('server', `src host ${from} and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn`, 'eth0', `miss-${rate}.pcap`);
+  for (const rate of a.missRates) for (let trial = 0; trial < a.missTrials; trial++) {
+    const stateDir = path.join(lab.dir, `state-miss-${rate}-${trial}`);
+    const cap = await lab.capture('server', `src host ${from} and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn`, 'eth0', `miss-${rate}-${trial}.pcap`);
     let sw: LabProcess | undefined;
     const row: MissRow = { rate, achievedRate: NaN, tcpdumpSyns: 0, synwatchSyns: null, missPct: null, pcapDrops: null, cpuUsPerPacket: null, cpuPct: null };
     try {
@@ -274,6 +306,18 @@ async function missPhase(lab: Lab, a: Args, log: (s: string) => void): Promise<M
       await sleep(1000); // let synwatch drain its buffer
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;
       const busy = cpuSeconds(sw.pid) - c0 - idleRate * wall;
+      if (rows.length === 0) {
+        const ring = await packetRing(lab, sw.pid);
+        if (ring) {
+          const frames = /frm_nr:(\d+)/.exec(ring)?.[1];
+          notes.push(`synwatch live's capture ring (\`ss -0 -e -m -p\`): ${ring}` +
+            (frames ? `: it holds ${frames} packets whatever their size (ver:1 = TPACKET_V2: libpcap uses fixed-size frames in immediate mode, sized by the 65535 snaplen), i.e. ${(Number(frames) / 40).toFixed(0)} ms of a 40k SYN/s flood; a longer event-loop stall loses SYNs.` : ''));
+        }
+      }
+      for (const o of sw.json) {
+        const lag = (o.eventLoopLagMs as { max?: unknown } | undefined)?.max;
+        if (o.msg === 'status' && typeof lag === 'number') lagMax.push(lag);
+      }
       await sw.stop(10_000);
       await cap.stop();
       const times = (await cap.packets('tcp')).map(parseTcpdumpLine).filter((p): p is [number, string] => p !== null).map((p) => p[0]);
@@ -294,7 +338,9 @@ async function missPhase(lab: Lab, a: Args, log: (s: string) => void): Promise<M
       }
       const seen = row.synwatchSyns ?? row.tcpdumpSyns;
       if (seen > 0) row.cpuUsPerPacket = (busy * 1e6) / seen;
-      row.cpuPct = (busy / wall) * 100;
+      // Share of one core while SYNs arrived (flood span from tcpdump's first to last SYN).
+      const spanS = times.length >= 2 ? (times[times.length - 1] - times[0]) / 1e6 : wall;
+      row.cpuPct = (busy / Math.max(spanS, 1e-3)) * 100;
     } catch (e) {
       row.note = (e as Error).message.split('\n')[0];
     } finally {
@@ -302,7 +348,11 @@ async function missPhase(lab: Lab, a: Args, log: (s: string) => void): Promise<M
       await cap.stop();
     }
     rows.push(row);
-    log(`miss ${rate}/s: tcpdump ${row.tcpdumpSyns} synwatch ${row.synwatchSyns} miss ${row.missPct?.toFixed(3)}% cpu ${row.cpuUsPerPacket?.toFixed(2)} us/pkt ${row.note ?? ''}`);
+    if (rate === a.missRates[a.missRates.length - 1] && trial === a.missTrials - 1 && lagMax.length) {
+      notes.push(`Event-loop lag reported in live's status lines during the miss runs: max ${Math.max(...lagMax).toFixed(1)} ms, median of the per-second maxima ${median([...lagMax].sort((x, y) => x - y)).toFixed(1)} ms.`);
+    }
+    fs.rmSync(cap.file, { force: true });
+    log(`miss ${rate}/s #${trial + 1}: tcpdump ${row.tcpdumpSyns} synwatch ${row.synwatchSyns} miss ${row.missPct?.toFixed(3)}% cpu ${row.cpuUsPerPacket?.toFixed(2)} us/pkt ${row.note ?? ''}`);
   }
   return rows;
 }
@@ -314,7 +364,7 @@ const thousands = (x: number) => x.toLocaleString('en-US');
 
 interface Summary {
   rate: number;
-  live?: { median: number; p99: number; n: number; errors: number; achieved: number; skewMax?: number };
+  live?: { median: number; p99: number; n: number; errors: number; achieved: number; skewMax?: number; internalMedian?: number };
   poll?: { median: number; p99: number; n: number; errors: number; achieved: number };
 }
 
@@ -324,8 +374,9 @@ function summarize(trials: Trial[], mode: Mode, rate: number) {
   const lat = sel.map((t) => t.latencyMs).filter((x): x is number => x !== undefined).sort((x, y) => x - y);
   const achieved = median(sel.map((t) => t.achievedRate).filter((x) => Number.isFinite(x)).sort((x, y) => x - y));
   const skews = sel.map((t) => t.decisionSkewMs).filter((x): x is number => x !== undefined).map(Math.abs);
+  const internal = sel.map((t) => t.internalMs).filter((x): x is number => x !== undefined).sort((x, y) => x - y);
   return { median: median(lat), p99: quantile(lat, 0.99), n: lat.length, errors: sel.length - lat.length, achieved,
-    skewMax: skews.length ? Math.max(...skews) : undefined };
+    skewMax: skews.length ? Math.max(...skews) : undefined, internalMedian: internal.length ? median(internal) : undefined };
 }
 
 function report(a: Args, trials: Trial[], miss: MissRow[], notes: string[], command: string): { text: string; pass: boolean } {
@@ -345,7 +396,10 @@ function report(a: Args, trials: Trial[], miss: MissRow[], notes: string[], comm
       `${s.poll ? `${s.poll.n}${s.poll.errors ? ` (+${s.poll.errors} failed)` : ''}` : '-'} |`);
   }
   const skew = sums.map((s) => s.live?.skewMax).filter((x): x is number => x !== undefined);
-  if (skew.length) L.push('', `Cross-check: synwatch live's decision time (its own pcap timestamp of the flagging SYN) differs from tcpdump's ${a.threshold}th SYN by at most ${Math.max(...skew).toFixed(3)} ms.`);
+  if (skew.length) {
+    L.push('', `Cross-check: live's synTime (its clock when the flagging SYN reached JavaScript) trails tcpdump's kernel timestamp of the ${a.threshold}th SYN by at most ${Math.max(...skew).toFixed(3)} ms;` +
+      ` live's own latencyUs (routeTime - synTime), median per rate: ${sums.map((x) => `${thousands(x.rate)}/s ${f1(x.live?.internalMedian, 3)} ms`).join(', ')}.`);
+  }
   L.push('');
   let pass = true;
   const k1 = sums.find((s) => s.rate === 1000);
@@ -364,16 +418,28 @@ function report(a: Args, trials: Trial[], miss: MissRow[], notes: string[], comm
     L.push('', '## Capture misses and CPU per packet (synwatch live, --dry-run, no source over the threshold)', '');
     L.push(`Floods of ${thousands(a.missCount)} SYNs from one source (\`tcpreplay --pps\`); "tcpdump" = SYNs tcpdump captured on the same interface; ` +
       '"synwatch" = the SYN total in synwatch\'s last status/exit line; CPU = utime+stime of the synwatch process over the flood (+1 s drain), idle rate subtracted, per SYN seen.', '');
-    L.push('| target rate | achieved | tcpdump SYNs | synwatch SYNs | missed | pcap drops | CPU (µs/SYN) | CPU (% of a core) | note |');
-    L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---|');
-    for (const r of miss) {
-      L.push(`| ${thousands(r.rate)} | ${f1(r.achievedRate, 0)} | ${r.tcpdumpSyns} | ${r.synwatchSyns ?? 'n/a'} | ${r.missPct === null ? 'n/a' : `${r.missPct.toFixed(3)}%`} | ` +
-        `${r.pcapDrops ?? 'n/a'} | ${f1(r.cpuUsPerPacket, 2)} | ${f1(r.cpuPct, 0)} | ${r.note ?? ''} |`);
+    L.push('| target rate | achieved (median) | trials | tcpdump SYNs | synwatch SYNs | missed (all trials) | worst trial | CPU (µs/SYN, median) | CPU (% of a core during the flood, median) | notes |');
+    L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    const byRate = a.missRates.map((rate) => ({ rate, rows: miss.filter((r) => r.rate === rate) }));
+    const med = (xs: Array<number | null>) => median(xs.filter((x): x is number => x !== null && Number.isFinite(x)).sort((x, y) => x - y));
+    const agg = byRate.map(({ rate, rows }) => {
+      const counted = rows.filter((r) => r.synwatchSyns !== null && r.tcpdumpSyns > 0);
+      const td = counted.reduce((x, r) => x + r.tcpdumpSyns, 0);
+      const sw = counted.reduce((x, r) => x + (r.synwatchSyns ?? 0), 0);
+      return { rate, rows, td, sw, missPct: td > 0 ? Math.max(0, (1 - sw / td) * 100) : null,
+        worst: counted.length ? Math.max(...counted.map((r) => r.missPct ?? 0)) : null, achieved: med(rows.map((r) => r.achievedRate)) };
+    });
+    for (const g of agg) {
+      const notes = [...new Set(g.rows.map((r) => r.note).filter((x): x is string => !!x))].join('; ');
+      L.push(`| ${Number.isFinite(g.rate) ? thousands(g.rate) : 'max (--topspeed)'} | ${f1(g.achieved, 0)} | ${g.rows.length} | ${g.td} | ${g.sw} | ` +
+        `${g.missPct === null ? 'n/a' : `${g.missPct.toFixed(3)}%`} | ${g.worst === null ? 'n/a' : `${g.worst.toFixed(3)}%`} | ` +
+        `${f1(med(g.rows.map((r) => r.cpuUsPerPacket)), 2)} | ${f1(med(g.rows.map((r) => r.cpuPct)), 0)} | ${notes} |`);
     }
-    const firstMiss = miss.find((r) => (r.missPct ?? 0) > 0.01);
+    L.push('', 'synwatch reports no kernel/libpcap drop counter (its status line says the cap binding does not expose it), so misses are counted against tcpdump.');
+    const firstMiss = agg.find((g) => (g.missPct ?? 0) > 0.01);
     L.push('', firstMiss
-      ? `Live capture starts to miss SYNs at about ${thousands(Math.round(firstMiss.achievedRate))} SYN/s (first rate above with > 0.01% missed).`
-      : `No rate measured made live capture miss SYNs (up to ${thousands(Math.round(Math.max(...miss.map((r) => r.achievedRate).filter(Number.isFinite), 0)))} SYN/s achieved; the sender, not synwatch, is the limit here).`);
+      ? `Live capture starts to miss SYNs at about ${thousands(Math.round(firstMiss.achieved))} SYN/s (the first rate above with > 0.01% of SYNs missed over its trials).`
+      : `No rate measured made live capture miss SYNs (up to ${thousands(Math.round(Math.max(...agg.map((g) => g.achieved).filter(Number.isFinite), 0)))} SYN/s achieved; the sender, not synwatch, is the limit here).`);
   }
   if (notes.length) L.push('', '## Notes', '', ...notes.map((n) => `- ${n}`));
   const failed = trials.filter((t) => t.error);
@@ -405,7 +471,7 @@ async function main(): Promise<number> {
     // poll first: its /proc view would see (and block) the live phase's leftover half-open entries.
     const order: Mode[] = (['poll', 'live'] as Mode[]).filter((m) => a.modes.includes(m));
     for (const [i, mode] of order.entries()) trials.push(...await latencyPhase(lab, mode, a, addrs.slice(i * per, (i + 1) * per), log));
-    if (a.modes.includes('live') && a.missRates.length) miss = await missPhase(lab, a, log);
+    if (a.modes.includes('live') && a.missRates.length) miss = await missPhase(lab, a, log, notes);
   } finally {
     await lab.destroy();
   }

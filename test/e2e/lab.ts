@@ -640,15 +640,17 @@ export class Lab {
    * the file's packet count and by `timeout`. IPv4 only. Reaches rates hping3 cannot (its -i u1
    * tops out near 10k SYN/s; its --flood ignores -c).
    */
-  async replayFlood(o: { from: string; to: string; port?: number; count: number; pps: number; timeoutS?: number }): Promise<FloodResult> {
+  async replayFlood(o: { from: string; to: string; port?: number; count: number; /** SYN/s; Infinity = --topspeed */ pps: number; timeoutS?: number }): Promise<FloodResult> {
     if (!(Number.isInteger(o.count) && o.count > 0) || !(o.pps > 0)) throw new Error('replayFlood: count and pps must be > 0');
     const [srcMac, dstMac] = await Promise.all([this.mac('attacker', 'eth0'), this.mac('router', 'r-atk')]);
     const file = path.join(this.dir, `syn-${crypto.randomBytes(3).toString('hex')}.pcap`);
     fs.writeFileSync(file, synPcap({ srcMac, dstMac, src: o.from, dst: o.to, dport: o.port ?? this.httpPort, count: o.count }));
-    const limitS = o.timeoutS ?? Math.ceil(o.count / o.pps + 10);
+    const limitS = o.timeoutS ?? Math.ceil(o.count / Math.min(o.pps, 10_000) + 10);
     const t0 = Date.now();
     try {
-      const r = await this.exec('attacker', TIMEOUT, [String(limitS), 'tcpreplay', '-q', '-i', 'eth0', `--pps=${o.pps}`, '--preload-pcap', file],
+      // pps = Infinity: --topspeed (as fast as the attacker namespace can send; still bounded by count).
+      const pace = Number.isFinite(o.pps) ? `--pps=${o.pps}` : '--topspeed';
+      const r = await this.exec('attacker', TIMEOUT, [String(limitS), 'tcpreplay', '-q', '-i', 'eth0', pace, '--preload-pcap', file],
         { allowFail: true, timeoutMs: (limitS + 5) * 1000 });
       if (r.code !== 0 && r.code !== 124) throw new Error(`tcpreplay failed (${r.code}): ${r.stderr.trim()} ${r.stdout.trim()}`);
       return { ...r, elapsedMs: Date.now() - t0 };
