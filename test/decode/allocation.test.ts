@@ -8,19 +8,8 @@ import { test } from 'node:test';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { decodeFrame } from '../../src/decode/frame';
 import { DecodeCounters, PacketView } from '../../src/decode/packet';
-import { hex, LINKTYPE, PKT } from './packets';
+import { hex, linkTypeOf, PKT } from './packets';
 
-const LINK_OF: Partial<Record<keyof typeof PKT, number>> = {
-  synSll: LINKTYPE.LINUX_SLL,
-  icmpQuotingSynSll: LINKTYPE.LINUX_SLL,
-  synSll2: LINKTYPE.LINUX_SLL2,
-  pshAckNull: LINKTYPE.NULL,
-  synNullV6: LINKTYPE.NULL,
-  synRawV4: LINKTYPE.IPV4,
-  synRaw: LINKTYPE.RAW,
-  rstFddi: LINKTYPE.FDDI,
-  synNflog: LINKTYPE.NFLOG,
-};
 
 test('a million decodes of mixed frames cause no garbage collection', async () => {
   const names = Object.keys(PKT) as (keyof typeof PKT)[];
@@ -29,7 +18,7 @@ test('a million decodes of mixed frames cause no garbage collection', async () =
   const offsets: number[] = [];
   for (let i = 0, at = 0; i < frames.length; at += frames[i].length, i++) offsets.push(at);
   const lengths = frames.map((f) => f.length);
-  const linkTypes = names.map((n) => LINK_OF[n] ?? LINKTYPE.ETHERNET);
+  const linkTypes = names.map(linkTypeOf);
   const view = new PacketView();
   const counters = new DecodeCounters();
   // Every frame whole, cut to half (anomalies, truncation) and on an unknown link type.

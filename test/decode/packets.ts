@@ -117,6 +117,23 @@ export const PKT = {
     'b8cef6048b14d4aff7db489786dd60081ccd0000063d260413804091ce00000000000000000b260413804091ce00000000000000000da903a1038707a699e5840de4801801aac8cb00000101080ad47019ebe643040c6e657470657266006e65747065',
 } as const;
 
+/** The link type each PKT frame was captured on (Ethernet unless listed). */
+export function linkTypeOf(name: string): number {
+  return LINK_OF[name] ?? LINKTYPE.ETHERNET;
+}
+
+const LINK_OF: Record<string, number> = {
+  synSll: LINKTYPE.LINUX_SLL,
+  icmpQuotingSynSll: LINKTYPE.LINUX_SLL,
+  synSll2: LINKTYPE.LINUX_SLL2,
+  pshAckNull: LINKTYPE.NULL,
+  synNullV6: LINKTYPE.NULL,
+  synRawV4: LINKTYPE.IPV4,
+  synRaw: LINKTYPE.RAW,
+  rstFddi: LINKTYPE.FDDI,
+  synNflog: LINKTYPE.NFLOG,
+};
+
 export function hex(s: string): Buffer {
   return Buffer.from(s, 'hex');
 }

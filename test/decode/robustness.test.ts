@@ -7,19 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeFrame } from '../../src/decode/frame';
 import { DecodeCounters, PacketView } from '../../src/decode/packet';
-import { hex, LINKTYPE, PKT } from './packets';
+import { hex, LINKTYPE, linkTypeOf, PKT } from './packets';
 
-const LINK_OF: Record<string, number> = {
-  synSll: LINKTYPE.LINUX_SLL,
-  icmpQuotingSynSll: LINKTYPE.LINUX_SLL,
-  synSll2: LINKTYPE.LINUX_SLL2,
-  pshAckNull: LINKTYPE.NULL,
-  synNullV6: LINKTYPE.NULL,
-  synRawV4: LINKTYPE.IPV4,
-  synRaw: LINKTYPE.RAW,
-  rstFddi: LINKTYPE.FDDI,
-  synNflog: LINKTYPE.NFLOG,
-};
 
 function snapshot(view: PacketView, result: number): string {
   return JSON.stringify({ result, ...view, src: [...view.src], dst: [...view.dst] });
@@ -38,7 +27,7 @@ test('every prefix and every single-byte mutation of the real frames: no throw, 
   const counters = new DecodeCounters();
   let cases = 0;
   for (const [name, h] of Object.entries(PKT)) {
-    const linkType = LINK_OF[name] ?? LINKTYPE.ETHERNET;
+    const linkType = linkTypeOf(name);
     const original = hex(h);
     const variants: Buffer[] = [original];
     for (let i = 0; i < Math.min(original.length, 96); i++) {
