@@ -16,7 +16,7 @@ import {
   pcapFile, pcapngFile, sll2, tcp, tcpIpv4, tcpIpv6,
 } from './frames';
 import { SegmentFacts, handshakeTotals } from './handshake-oracle';
-import { repoRoot, staleFixtures } from '../../tools/make-fixtures';
+import { repoRoot, staleFixtures } from '../../fixtures/make-fixtures';
 
 const { SYN, ACK, RST, PSH } = TCP_FLAGS;
 const dir = mkdtempSync(path.join(tmpdir(), 'synwatch-frames-'));
@@ -155,7 +155,7 @@ test('the oracle accepts a SYN-ACK that acks TCP Fast Open data (ISN+1+len)', ()
   assert.equal(handshakeTotals(segs).completed, 1);
 });
 
-test('fixtures/ holds exactly what tools/make-fixtures writes', () => {
+test('fixtures/ holds exactly what fixtures/make-fixtures writes', () => {
   assert.deepEqual(staleFixtures(path.join(repoRoot(), 'fixtures')), [], 'run npm run fixtures');
 });
 
