@@ -5,6 +5,8 @@
  * what it returns (DecodeResult.Anomaly). That bumps `counters.anomalies[NAME]` and leaves the name
  * and the two numbers behind it in the view; no string is built per packet. Text with the numbers
  * ("TCP data offset 3 < 5") is made only at the edges, by `anomalyMessage`.
+ * The one anomaly that does not stop decoding, ipLengthBeyondFrame, is recorded by `noteAnomaly`
+ * the same way and the frame goes on to its result (as tshark does, so counts stay comparable).
  *
  * Not anomalies: a capture cut by the snaplen after the TCP header (view.truncated), total length
  * 0 (TSO), padding, unknown EtherTypes / link types / protocols (counted as nonIp / nonTcp).
@@ -20,6 +22,8 @@ export const ANOMALIES = {
   truncatedIpv4: 'IPv4 header cut by the snaplen: {value} bytes captured < {limit} needed',
   badIpv4HeaderLen: 'IPv4 header length (IHL) {value} < {limit} words',
   badIpv4TotalLen: 'IPv4 total length {value} < its own header length {limit}',
+  ipLengthBeyondFrame:
+    'IP length {value} > the {limit} bytes the frame had on the wire: decoded on, lengths cut to the frame',
   truncatedIpv6: 'IPv6 header cut by the snaplen: {value} bytes captured < {limit} needed',
   truncatedIpv6Ext: 'IPv6 extension header cut by the snaplen: {value} bytes captured < {limit} needed',
   badIpv6ExtLen: 'IPv6 extension headers of {value} bytes > payload length {limit}',
@@ -40,12 +44,23 @@ export function anomaly(
   value: number,
   limit: number,
 ): DecodeResult {
+  noteAnomaly(view, counters, name, value, limit);
+  return DecodeResult.Anomaly;
+}
+
+/** Records an anomaly that does not stop decoding (see the file contract). */
+export function noteAnomaly(
+  view: PacketView,
+  counters: DecodeCounters,
+  name: AnomalyName,
+  value: number,
+  limit: number,
+): void {
   const a = counters.anomalies;
   a[name] = (a[name] ?? 0) + 1;
   view.anomaly = name;
   view.anomalyValue = value;
   view.anomalyLimit = limit;
-  return DecodeResult.Anomaly;
 }
 
 /** One line for a human, with the numbers: for logs and reports, never per packet. */

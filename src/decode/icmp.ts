@@ -86,8 +86,10 @@ export function decodeIcmpv6(
   const at = skipIpv6Extensions(view, buf, q + Quoted6.HeaderLen, buf[q + Quoted6.NextHeader], end, end);
   if (at < 0 || view.ipProto !== TCP || end - at < QuotedTcp.Ports) {
     view.ipProto = 0;
-    view.anomalyValue = 0; // skipIpv6Extensions may have left numbers: not an anomaly here
-    view.anomalyLimit = 0;
+    if (view.anomaly === '') {
+      view.anomalyValue = 0; // skipIpv6Extensions may have left numbers: not an anomaly here
+      view.anomalyLimit = 0;
+    }
     return notTcp(counters);
   }
   setIpv6Addresses(view, buf, q + Quoted6.Src, q + Quoted6.Dst);

@@ -6,7 +6,7 @@
  * addresses (IPv4-mapped words) and ipProto, then hands the payload to ipproto.ts with the
  * datagram's end as the new wire end: lengths above come from the IP header, never from caplen.
  */
-import { anomaly } from './anomalies';
+import { anomaly, noteAnomaly } from './anomalies';
 import { u16, u32 } from './bytes';
 import { decodeIpPayload } from './ipproto';
 import { DecodeCounters, DecodeResult, PacketView } from './packet';
@@ -55,7 +55,12 @@ export function decodeIpv4(
   view.ipProto = protocol;
   counters.ipv4++;
 
-  const ipEnd = off + totalLen;
+  let ipEnd = off + totalLen;
+  if (ipEnd > wireEnd) {
+    // Shorter on the wire than IP says (a broken stack or an edited trace): the wire wins.
+    noteAnomaly(view, counters, 'ipLengthBeyondFrame', totalLen, wireEnd - off);
+    ipEnd = wireEnd;
+  }
   // Ethernet pads frames to 60 bytes and some links append an FCS: the datagram ends at its
   // total length, whatever follows it was captured too.
   if (ipEnd < end) end = ipEnd;

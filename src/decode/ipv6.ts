@@ -4,7 +4,7 @@
  * Contract: as ipv4.ts. The chain is walked by `skipIpv6Extensions` (also used on the packets
  * ICMPv6 errors quote) in a bounded loop; view.ipProto ends as the upper-layer protocol.
  */
-import { anomaly } from './anomalies';
+import { anomaly, noteAnomaly } from './anomalies';
 import { u16, u32 } from './bytes';
 import { decodeIpPayload } from './ipproto';
 import { DecodeCounters, DecodeResult, PacketView } from './packet';
@@ -70,7 +70,12 @@ export function decodeIpv6(
   setIpv6Addresses(view, buf, off + Ip6.Src, off + Ip6.Dst);
   counters.ipv6++;
 
-  const ipEnd = off + Ip6.HeaderLen + payloadLen;
+  let ipEnd = off + Ip6.HeaderLen + payloadLen;
+  if (ipEnd > wireEnd) {
+    // Shorter on the wire than IP says (a broken stack or an edited trace): the wire wins.
+    noteAnomaly(view, counters, 'ipLengthBeyondFrame', Ip6.HeaderLen + payloadLen, wireEnd - off);
+    ipEnd = wireEnd;
+  }
   if (ipEnd < end) end = ipEnd; // link padding / trailer
   else if (ipEnd > end) {
     view.truncated = true;

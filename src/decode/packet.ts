@@ -69,9 +69,12 @@ export class PacketView {
    */
   icmpType = 0;
   icmpCode = 0;
-  /** Anomaly only: its name (src/decode/anomalies.ts), else ''. */
+  /**
+   * The anomaly found in this frame (src/decode/anomalies.ts), else ''. Always set with the result
+   * Anomaly; with another result only for ipLengthBeyondFrame, which does not stop decoding.
+   */
   anomaly = '';
-  /** Anomaly only: the numbers behind it, e.g. TCP data offset 3 (value) < 5 (limit). */
+  /** The numbers behind it, e.g. TCP data offset 3 (value) < 5 (limit). */
   anomalyValue = 0;
   anomalyLimit = 0;
 }

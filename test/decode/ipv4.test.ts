@@ -65,6 +65,16 @@ test('snaplen cut after the TCP header: still a segment, truncated, payloadLen f
   assert.equal(counters.truncated, 1);
 });
 
+test('a total length beyond the frame on the wire: noted, decoded on with the wire length (as tshark)', () => {
+  // The NULL PSH-ACK (IP total 108, as on the wire) claiming 120 bytes.
+  const { result, view, counters } = decode(patch(PKT.pshAckNull, 4 + 2, 0, 120), LINKTYPE.NULL);
+  assert.equal(result, DecodeResult.TcpSegment);
+  assert.deepEqual([view.anomaly, view.anomalyValue, view.anomalyLimit], ['ipLengthBeyondFrame', 120, 108]);
+  assert.equal(counters.anomalies.ipLengthBeyondFrame, 1);
+  assert.equal(view.payloadLen, 68);
+  assert.equal(view.truncated, false);
+});
+
 test('the first fragment carries TCP even when the header goes on in the next (zeek fragmented-syn)', () => {
   const first = decode(PKT.synFirstFragment);
   assert.equal(first.result, DecodeResult.TcpSegment);

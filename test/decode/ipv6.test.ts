@@ -83,6 +83,13 @@ test('an IPv6 header cut by the snaplen (zeek trunc/ip6-trunc) is truncatedIpv6'
   expectAnomaly(decode(PKT.truncatedIpv6Header, LINKTYPE.ETHERNET, { wirelen: 74 }), 'truncatedIpv6', 34, 40);
 });
 
+test('a payload length beyond the frame on the wire: noted, decoded on', () => {
+  const { result, view } = decode(patch(PKT.synV6, 18, 0, 0x40));
+  assert.equal(result, DecodeResult.TcpSegment);
+  assert.deepEqual([view.anomaly, view.anomalyValue, view.anomalyLimit], ['ipLengthBeyondFrame', 104, 80]);
+  assert.equal(view.payloadLen, 0);
+});
+
 test('payload length 0 without a jumbo option (Linux BIG TCP): length from the wire', () => {
   const { result, view, counters } = decode(PKT.bigTcpV6Prefix, LINKTYPE.ETHERNET, { wirelen: 80054 });
   assert.equal(result, DecodeResult.TcpSegment);
