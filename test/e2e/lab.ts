@@ -317,7 +317,10 @@ function pidAlive(pid: number): boolean {
 
 const NS_PATTERN = /^sw-(\d+)-([0-9a-f]{6})-(srv|rtr|atk|cli)$/;
 
-/** Removes namespaces this module created in processes that are gone (killed -9, crashed). */
+/**
+ * Removes namespaces this module created in processes that are gone (killed -9, crashed), after
+ * killing (by PID) whatever that lab left running inside them.
+ */
 export function sweepStaleNamespaces(): string[] {
   let names: string[] = [];
   try {
@@ -329,12 +332,34 @@ export function sweepStaleNamespaces(): string[] {
   for (const name of names) {
     const m = NS_PATTERN.exec(name);
     if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+    // Processes a dead lab left running inside (its HTTP server, synwatch, tcpdump): by PID.
+    try {
+      const pids = execFileSync(IP, ['netns', 'pids', name], { encoding: 'utf8', timeout: 10_000 }).split('\n').map(Number).filter((x) => x > 1);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    } catch {
+      // no such namespace any more
+    }
     try {
       execFileSync(IP, ['netns', 'del', name], { stdio: 'ignore', timeout: 10_000 });
       removed.push(name);
     } catch {
       // someone else removed it first
     }
+  }
+  // The dead labs' temporary directories (sw-lab-<pid>-<hex>-XXXXXX).
+  try {
+    for (const d of fs.readdirSync(os.tmpdir())) {
+      const m = /^sw-lab-(\d+)-[0-9a-f]{6}-/.exec(d);
+      if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) fs.rmSync(path.join(os.tmpdir(), d), { recursive: true, force: true });
+    }
+  } catch {
+    // best effort
   }
   return removed;
 }
