@@ -20,9 +20,12 @@ import { CaptureError, CaptureRecord, RecordSink } from './record';
  *  ACK carries no data in practice; data segments, the bulk of busy traffic, are left out.
  *  Only untagged frames: add `vlan and (...)` through --filter on trunk ports. */
 export const DEFAULT_LIVE_FILTER =
-  'tcp and (tcp[tcpflags] & (tcp-syn|tcp-rst) != 0' +
-  ' or (ip and ip[2:2] - ((ip[0] & 0x0f) << 2) - ((tcp[12] & 0xf0) >> 2) == 0)' +
-  ' or (ip6 and ip6[4:2] - ((tcp[12] & 0xf0) >> 2) == 0))';
+  '(ip and tcp and (tcp[tcpflags] & (tcp-syn|tcp-rst) != 0' +
+  ' or ip[2:2] - ((ip[0] & 0x0f) << 2) - ((tcp[12] & 0xf0) >> 2) == 0))' +
+  // libpcap's tcp[] reaches IPv4 only: for IPv6, TCP right after the fixed 40-byte header
+  // (next header 6), flags at byte 40+13, data offset at 40+12. Extension headers are rare
+  // on SYNs; such packets are missed, not misread.
+  ' or (ip6 and ip6[6] == 6 and (ip6[53] & 0x06 != 0 or ip6[4:2] - ((ip6[52] & 0xf0) >> 2) == 0))';
 
 export const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024;
 const SNAPLEN = 65535;

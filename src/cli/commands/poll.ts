@@ -88,12 +88,6 @@ function runPoll(opts: PollOptions): void {
     for (const w of report.warnings) logger.warn(w);
     policy.restore(report, now());
   }
-  logger.info({
-    backend: cfg.dryRun ? 'dry-run' : backend.name, threshold, intervalMs, blockTtl: cfg.blockTtl,
-    maxActiveBlocks: cfg.maxActiveBlocks, maxNewBlocksPerSecond: cfg.maxNewBlocksPerSecond, routeType: cfg.routeType,
-    stateDir: cfg.dryRun ? null : ledger?.dir, allowlistEntries: allowlist.entries().length,
-  }, 'poll started');
-
   const poller = new SynRecvPoller({ threshold }, policy);
   let timer: NodeJS.Timeout | undefined;
   const stop = (why: string) => {
@@ -102,6 +96,21 @@ function runPoll(opts: PollOptions): void {
     ledger?.close();
     logger.info({ why, activeBlocks: policy.active().length }, 'poll stopped');
   };
+  // Handlers first: a signal that arrives once "poll started" is out must stop cleanly.
+  if (!opts.once) {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => {
+        stop(sig);
+        process.exit(0);
+      });
+    }
+  }
+  logger.info({
+    backend: cfg.dryRun ? 'dry-run' : backend.name, threshold, intervalMs, blockTtl: cfg.blockTtl,
+    maxActiveBlocks: cfg.maxActiveBlocks, maxNewBlocksPerSecond: cfg.maxNewBlocksPerSecond, routeType: cfg.routeType,
+    stateDir: cfg.dryRun ? null : ledger?.dir, allowlistEntries: allowlist.entries().length,
+  }, 'poll started');
+
   const pollSafely = () => {
     try {
       poller.pollOnce(now());
@@ -116,10 +125,4 @@ function runPoll(opts: PollOptions): void {
     return;
   }
   timer = setInterval(pollSafely, intervalMs);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      stop(sig);
-      process.exit(0);
-    });
-  }
 }
