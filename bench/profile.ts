@@ -1,7 +1,7 @@
 /**
  * CPU profile of one whole `analyze --json` run, summarised as the top functions by self time.
  *
- * Contract: `profileAnalyze(cli, file, top)` runs `node --cpu-prof` on the CLI in a scratch
+ * Contract: `profileAnalyze(root, file, top)` runs `node --cpu-prof` on the CLI in a scratch
  * directory, reads the .cpuprofile V8 writes, and returns the `top` functions by self time with
  * their share of the sampled total. Locations are given in the compiled JS (dist/...:line, the
  * profile's own coordinates) and, where the function's definition can be found by name in the
@@ -53,8 +53,8 @@ function definitions(lines: string[], fn: string): number[] {
  * name is defined more than once (methods of two classes), the k-th definition in the JS (the one
  * at `jsLine`) is taken to be the k-th in the TS: tsc keeps their order.
  */
-function tsLine(jsFile: string, jsLine: number, fn: string): [string, number] {
-  const rel = path.relative(path.join(REPO, 'dist'), jsFile).replace(/\.js$/, '.ts');
+function tsLine(root: string, jsFile: string, jsLine: number, fn: string): [string, number] {
+  const rel = path.relative(path.join(root, 'dist'), jsFile).replace(/\.js$/, '.ts');
   const tsFile = path.join(REPO, rel);
   if (!fs.existsSync(tsFile) || !fs.existsSync(jsFile) || fn === '' || !/^[\w$]+$/.test(fn)) return [rel, 0];
   const tsDefs = definitions(fs.readFileSync(tsFile, 'utf8').split('\n'), fn);
@@ -64,7 +64,8 @@ function tsLine(jsFile: string, jsLine: number, fn: string): [string, number] {
   return [rel, k >= 0 && k < tsDefs.length ? tsDefs[k] + 1 : 0];
 }
 
-export function summarise(profile: CpuProfile, top: number): HotSpot[] {
+/** `root`: the directory holding the dist/ that ran (the repository, or a snapshot of its build). */
+export function summarise(profile: CpuProfile, top: number, root = REPO): HotSpot[] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   let total = 0;
@@ -86,15 +87,15 @@ export function summarise(profile: CpuProfile, top: number): HotSpot[] {
     .slice(0, top)
     .map((e) => {
       const file = e.url.startsWith('file://') ? e.url.slice('file://'.length) : e.url;
-      const inRepo = file.startsWith(REPO);
+      const inRepo = file.startsWith(`${root}${path.sep}`);
       let ts = '';
       if (inRepo) {
-        const [rel, line] = tsLine(file, e.line, e.fn);
+        const [rel, line] = tsLine(root, file, e.line, e.fn);
         if (line > 0) ts = `${rel}:${line}`;
       }
       return {
         fn: e.fn || '(anonymous)',
-        js: inRepo ? `${path.relative(REPO, file)}:${e.line}` : file ? `${file}:${e.line}` : '(native)',
+        js: inRepo ? `${path.relative(root, file)}:${e.line}` : file ? `${file}:${e.line}` : '(native)',
         ts,
         selfMs: e.us / 1000,
         share: total > 0 ? e.us / total : 0,
@@ -102,7 +103,9 @@ export function summarise(profile: CpuProfile, top: number): HotSpot[] {
     });
 }
 
-export function profileAnalyze(cli: string, file: string, top = 15): { hotSpots: HotSpot[]; totalMs: number } {
+/** `root` as for summarise; `cli` is root/dist/src/cli/main.js. */
+export function profileAnalyze(root: string, file: string, top = 15): { hotSpots: HotSpot[]; totalMs: number } {
+  const cli = path.join(root, 'dist/src/cli/main.js');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'synwatch-prof-'));
   try {
     const r = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, cli, 'analyze', file, '--json'], {
@@ -113,7 +116,7 @@ export function profileAnalyze(cli: string, file: string, top = 15): { hotSpots:
     if (prof === undefined) throw new Error('node wrote no .cpuprofile');
     const profile = JSON.parse(fs.readFileSync(path.join(dir, prof), 'utf8')) as CpuProfile;
     const totalMs = profile.timeDeltas.reduce((a, b) => a + b, 0) / 1000;
-    return { hotSpots: summarise(profile, top), totalMs };
+    return { hotSpots: summarise(profile, top, root), totalMs };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -128,7 +131,7 @@ if (require.main === module) {
     process.stderr.write('usage: node dist/bench/profile.js FILE [--top N]\n');
     process.exit(2);
   }
-  const { hotSpots, totalMs } = profileAnalyze(path.join(REPO, 'dist/src/cli/main.js'), file, top);
+  const { hotSpots, totalMs } = profileAnalyze(REPO, file, top);
   console.log(`sampled ${totalMs.toFixed(0)} ms`);
   for (const h of hotSpots) {
     console.log(`${h.selfMs.toFixed(0).padStart(7)} ms ${(100 * h.share).toFixed(1).padStart(5)}%  ${h.fn}  ${h.ts || h.js}`);

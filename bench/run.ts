@@ -12,7 +12,8 @@
  * each under /usr/bin/time (peak RSS); runs are interleaved (synwatch, tcpdump, next capture,
  * next round) so that background load hits every tool alike, and every number is the median of
  * `--runs` runs. Packets/s = records / wall seconds. The stage breakdown runs stages.ts in a
- * fresh process per run. Prints a Markdown report and writes it to bench/results.md.
+ * fresh process per run. Everything runs from a private copy of dist/ taken at the start, so a
+ * colleague's rebuild mid-run changes nothing. Prints a Markdown report and writes it to bench/results.md.
  * Exit 0 when the totals check passed (whatever the acceptance targets say), 1 otherwise.
  *
  * Flags: --runs N (5)  --dir D (/tmp/synwatch-bench)  --only flood,mixed,spoofed
@@ -29,8 +30,10 @@ import {
 import { HotSpot, profileAnalyze, REPO } from './profile';
 import { Stage, StageResult, STAGES } from './stages';
 
-const CLI = path.join(REPO, 'dist/src/cli/main.js');
-const STAGES_JS = path.join(__dirname, 'stages.js');
+/** Set by main() to a private copy of the build (see snapshotBuild). */
+let ROOT = REPO;
+const cliJs = () => path.join(ROOT, 'dist/src/cli/main.js');
+const stagesJs = () => path.join(ROOT, 'dist/bench/stages.js');
 const TIME = '/usr/bin/time';
 const TSHARK_PREFIX = 100_000;
 /** Acceptance targets (see bench/README.md). */
@@ -75,7 +78,7 @@ function timed(argv: string[]): Timing {
 }
 
 function synwatchArgv(file: string): string[] {
-  return [process.execPath, CLI, 'analyze', file, '--json'];
+  return [process.execPath, cliJs(), 'analyze', file, '--json'];
 }
 
 function tcpdumpArgv(file: string): string[] {
@@ -94,7 +97,7 @@ interface TotalsCheck {
 
 /** One untimed analyze run whose JSON totals must equal the manifest's expected totals. */
 function checkTotals(m: Manifest): TotalsCheck {
-  const out = execFileSync(process.execPath, [CLI, 'analyze', m.file, '--json'], { maxBuffer: 256 << 20, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [cliJs(), 'analyze', m.file, '--json'], { maxBuffer: 256 << 20, encoding: 'utf8' });
   const report = JSON.parse(out) as { totals: Record<string, number> };
   const mismatches: string[] = [];
   for (const k of Object.keys(m.expected) as (keyof ExpectedTotals)[]) {
@@ -111,8 +114,22 @@ function prefixFile(m: Manifest): string {
   return out;
 }
 
+/**
+ * A private copy of the build (dist/, package.json; node_modules and native/ linked), so that
+ * colleagues rebuilding dist/ during the minutes a run takes can neither break nor skew it.
+ */
+function snapshotBuild(): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'synwatch-bench-build-'));
+  fs.cpSync(path.join(REPO, 'dist'), path.join(root, 'dist'), { recursive: true });
+  fs.copyFileSync(path.join(REPO, 'package.json'), path.join(root, 'package.json'));
+  for (const d of ['node_modules', 'native']) {
+    if (fs.existsSync(path.join(REPO, d))) fs.symlinkSync(path.join(REPO, d), path.join(root, d));
+  }
+  return root;
+}
+
 function runStageOnce(stage: Stage, file: string): StageResult {
-  const out = execFileSync(process.execPath, [STAGES_JS, stage, file], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const out = execFileSync(process.execPath, [stagesJs(), stage, file], { encoding: 'utf8', maxBuffer: 1 << 20 });
   return JSON.parse(out.trim().split('\n').pop()!) as StageResult;
 }
 
@@ -168,6 +185,8 @@ async function main(): Promise<number> {
   const load0 = os.loadavg();
   const started = new Date();
 
+  ROOT = snapshotBuild();
+  process.on('exit', () => fs.rmSync(ROOT, { recursive: true, force: true }));
   const results: CaptureResult[] = [];
   for (const kind of kinds) {
     log(`capture ${kind}: generating or reusing in ${dir}`);
@@ -207,7 +226,7 @@ async function main(): Promise<number> {
     for (const c of results) {
       if (c.m.kind === 'mixed') continue;
       log(`profiling analyze on ${c.m.kind}`);
-      profiles.push({ kind: c.m.kind, ...profileAnalyze(CLI, c.m.file, 12) });
+      profiles.push({ kind: c.m.kind, ...profileAnalyze(ROOT, c.m.file, 12) });
     }
   }
   const load1 = os.loadavg();
@@ -249,17 +268,23 @@ async function main(): Promise<number> {
 
   if (!flags.has('no-stages')) {
     L.push(`## Stage breakdown (in-process, fresh process per run, median of ${runs}; ms, and Mpkt/s in parentheses)`, '');
-    L.push('| capture | read | + decode | + track | + detect | + policy + report (analyzeCapture) | whole process | CPU ms (analyze stage) |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+    L.push('| capture | read | + decode | + track | + detect | + policy + report (analyzeCapture) | whole process |', '|---|---:|---:|---:|---:|---:|---:|');
     for (const c of results) {
       const cells = STAGES.map((s) => {
         const ms = median(c.stages.get(s)!.map((x) => x.ms));
         return `${ms.toFixed(0)} (${mpps(c.m.records, ms / 1000)})`;
       });
       const whole = med(c.synwatch, (t) => t.wallS);
-      const cpu = median(c.stages.get('analyze')!.map((x) => x.cpuMs));
-      L.push(`| ${c.m.kind} | ${cells.join(' | ')} | ${(whole * 1000).toFixed(0)} (${mpps(c.m.records, whole)}) | ${cpu.toFixed(0)} |`);
+      L.push(`| ${c.m.kind} | ${cells.join(' | ')} | ${(whole * 1000).toFixed(0)} (${mpps(c.m.records, whole)}) |`);
     }
     L.push('', 'Each stage includes the ones to its left; the difference between two columns is what a stage adds. "whole process" adds node start-up, module loading and the CLI.', '');
+    L.push(`CPU milliseconds (user + system) of the same stage runs, median of ${runs}: the steadier figure when the machine is loaded.`, '');
+    L.push('| capture | read | + decode | + track | + detect | + policy + report | whole process |', '|---|---:|---:|---:|---:|---:|---:|');
+    for (const c of results) {
+      const cells = STAGES.map((s) => median(c.stages.get(s)!.map((x) => x.cpuMs)).toFixed(0));
+      L.push(`| ${c.m.kind} | ${cells.join(' | ')} | ${(med(c.synwatch, (t) => t.cpuS) * 1000).toFixed(0)} |`);
+    }
+    L.push('');
     const bad: string[] = [];
     for (const c of results) {
       for (const s of ['track', 'detect', 'analyze'] as Stage[]) {
