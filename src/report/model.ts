@@ -20,13 +20,17 @@
  *                             incomplete, firstSeen, lastSeen }
  *   decisions[]             what the enforcer would do under the policy in force, packet time:
  *                           { action, ip, at, reason, expires?, detail? }
- * Every list is sorted by a total order (counts, then address), never by table order.
+ * Every list is sorted by a total order (counts, then address: numeric, IPv4 before IPv6),
+ * never by table order.
  */
 import { CaptureSummary } from '../capture/record';
 import { Alert, AddressCount, Endpoint } from '../detect/alerts';
 import { Decision } from '../enforce/contract';
 import { wordsToIp } from '../decode/address';
 import { Pipeline } from '../pipeline';
+import { FlowTable } from '../track/flow-table';
+import { SOURCE_KEY_WORDS } from '../track/sources';
+import { TARGET_KEY_WORDS } from '../track/targets';
 import { isoUs, secondsUs } from './time';
 import { linkTypeName } from './link-types';
 
@@ -218,70 +222,66 @@ function sourceReports(p: Pipeline): SourceReport[] {
       distinctPorts: f.distinctPorts,
     };
   });
-  const flaggedIps = new Set(flagged.map((f) => f.ip));
-  // Top unflagged sources by incomplete attempts (bounded selection over the table).
-  const top: SourceReport[] = [];
-  let floor = 0;
-  s.forEachOldestFirst((slot) => {
-    const incomplete = s.attempts[slot] - s.completed[slot];
-    if (incomplete <= 0 || (top.length >= TOP_SOURCES && incomplete < floor)) return;
-    const ip = wordsToIp(s.keys, slot * s.keyWords);
-    if (flaggedIps.has(ip)) return;
-    top.push({
-      ip,
-      syn: s.syn[slot],
-      attempts: s.attempts[slot],
-      completed: s.completed[slot],
-      incomplete,
-      halfOpen: s.halfOpen[slot],
-      flagged: false,
-      flaggedAt: null,
-      firstSeen: isoUs(s.firstUs[slot]),
-      reason: null,
-      distinctPorts: s.distinctPorts(slot),
-    });
-    if (top.length >= 4 * TOP_SOURCES) {
-      top.sort(byIncomplete);
-      top.length = TOP_SOURCES;
-      floor = top[TOP_SOURCES - 1].incomplete;
-    }
-  });
-  top.sort(byIncomplete);
+  // Top unflagged sources by incomplete attempts. Ranked on numbers (counts, then address
+  // words), strings made only for the winners: a spoofed flood ties half a million sources at 1.
+  const top = topSlots(s, TOP_SOURCES, (slot) => (s.flaggedUs[slot] !== 0 ? -1 : s.attempts[slot] - s.completed[slot]),
+    (slot) => s.attempts[slot], SOURCE_KEY_WORDS);
   flagged.sort((a, b) => (a.flaggedAt! < b.flaggedAt! ? -1 : a.flaggedAt! > b.flaggedAt! ? 1 : byIp(a, b)));
-  return [...flagged, ...top.slice(0, TOP_SOURCES)];
+  return [...flagged, ...top.map((slot) => ({
+    ip: wordsToIp(s.keys, slot * s.keyWords),
+    syn: s.syn[slot],
+    attempts: s.attempts[slot],
+    completed: s.completed[slot],
+    incomplete: s.attempts[slot] - s.completed[slot],
+    halfOpen: s.halfOpen[slot],
+    flagged: false,
+    flaggedAt: null,
+    firstSeen: isoUs(s.firstUs[slot]),
+    reason: null,
+    distinctPorts: s.distinctPorts(slot),
+  }))];
 }
 
-function byIncomplete(a: SourceReport, b: SourceReport): number {
-  return b.incomplete - a.incomplete || b.attempts - a.attempts || byIp(a, b);
+/**
+ * The `n` best slots of a table: by `primary` descending (entries below 1 are left out), then
+ * `secondary` descending, then key words ascending (address, then port). Bounded work per entry.
+ */
+function topSlots(t: FlowTable, n: number, primary: (slot: number) => number, secondary: (slot: number) => number, keyWords: number): number[] {
+  const keys = t.keys;
+  const kw = t.keyWords;
+  const better = (a: number, b: number): number => {
+    const d = primary(b) - primary(a) || secondary(b) - secondary(a);
+    if (d !== 0) return d;
+    for (let i = 0; i < keyWords; i++) {
+      const x = keys[a * kw + i], y = keys[b * kw + i];
+      if (x !== y) return x - y;
+    }
+    return 0;
+  };
+  let top: number[] = [];
+  t.forEachOldestFirst((slot) => {
+    if (primary(slot) < 1) return;
+    if (top.length >= n && better(slot, top[n - 1]) >= 0) return;
+    top.push(slot);
+    if (top.length >= 4 * n) top = top.sort(better).slice(0, n);
+    else if (top.length === n) top.sort(better);
+  });
+  return top.sort(better).slice(0, n);
 }
 
 function targetReports(p: Pipeline): TargetReport[] {
   const t = p.tracker.targets;
-  const all: TargetReport[] = [];
-  let floor = 0;
-  t.forEachOldestFirst((slot) => {
-    const attempts = t.attempts[slot];
-    if (all.length >= TOP_TARGETS && attempts < floor) return;
+  return topSlots(t, TOP_TARGETS, (slot) => t.attempts[slot], () => 0, TARGET_KEY_WORDS).map((slot) => {
     const base = slot * t.keyWords;
-    all.push({
+    return {
       ip: wordsToIp(t.keys, base),
       port: t.keys[base + 4],
-      attempts,
+      attempts: t.attempts[slot],
       completed: t.completed[slot],
-      incomplete: attempts - t.completed[slot],
+      incomplete: t.attempts[slot] - t.completed[slot],
       firstSeen: isoUs(t.firstUs[slot]),
       lastSeen: isoUs(t.lastUs[slot]),
-    });
-    if (all.length >= 4 * TOP_TARGETS) {
-      all.sort(byTargetAttempts);
-      all.length = TOP_TARGETS;
-      floor = all[TOP_TARGETS - 1].attempts;
-    }
+    };
   });
-  all.sort(byTargetAttempts);
-  return all.slice(0, TOP_TARGETS);
 }
 
-function byTargetAttempts(a: TargetReport, b: TargetReport): number {
-  return b.attempts - a.attempts || byIp(a, b) || a.port - b.port;
-}

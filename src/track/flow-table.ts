@@ -15,11 +15,11 @@
  *   a spoofed flood cannot be crafted to collide. Nothing observable depends on the seed: no
  *   output iterates buckets.
  */
-import { randomBytes } from 'node:crypto';
 
 const NONE = -1;
 const INITIAL_CAPACITY = 1024;
-const HASH_SEED = randomBytes(4).readUInt32LE(0);
+/** Per-process seed (Math.random is seeded from OS entropy; nothing here reveals it). */
+const HASH_SEED = (Math.random() * 0x100000000) >>> 0;
 
 export class FlowTable {
   readonly keyWords: number;

@@ -22,7 +22,7 @@
  */
 import { PacketView, TCP_ACK, TCP_RST, TCP_SYN } from '../decode/packet';
 import {
-  AliasTable, AttemptTable, COMPLETED, ENDED_INCOMPLETE, HAS_ALIAS, KEY_ISN, KEY_PORTS, OPEN, SYNACKED,
+  AliasTable, ATTEMPT_KEY_WORDS, AttemptTable, COMPLETED, ENDED_INCOMPLETE, HAS_ALIAS, KEY_ISN, KEY_PORTS, OPEN, SYNACKED,
 } from './attempts';
 import { SourceTable } from './sources';
 import { TargetTable } from './targets';
@@ -92,8 +92,8 @@ export class HandshakeTracker {
   private readonly timeoutUs: number;
   private readonly retentionUs: number;
   private nextSweepUs = 0;
-  /** Oldest attempt that may still need to time out (entries before it are past the timeout). */
-  private timeoutCursor = NONE;
+  /** How many of the oldest attempts are past the timeout check (the sweep resumes there). */
+  private timedOutCount = 0;
   private readonly key = new Uint32Array(10);
   private readonly sourceKey = new Uint32Array(4);
   private readonly targetKey = new Uint32Array(5);
@@ -156,13 +156,12 @@ export class HandshakeTracker {
     }
 
     const a = at.insert(key, h);
-    if (this.timeoutCursor === NONE) this.timeoutCursor = a;
-    at.firstUs[a] = now;
-    at.status[a] = OPEN;
+    at.setFirstUs(a, now);
+    at.setStatus(a, OPEN);
     t.attempts++;
     if (v.payloadLen > 0) {
       t.synWithData++;
-      at.synLen[a] = v.payloadLen > 0xffff ? 0xffff : v.payloadLen;
+      at.setSynLen(a, v.payloadLen);
       this.addAlias(a, v.payloadLen);
     }
 
@@ -197,11 +196,10 @@ export class HandshakeTracker {
       return;
     }
     const at = this.attempts;
-    if (at.status[a] & COMPLETED) return;
-    at.status[a] |= SYNACKED;
-    at.synAckSeq[a] = v.seq;
-    at.synAckLen[a] = v.payloadLen > 0xffff ? 0xffff : v.payloadLen;
-    at.synAckAck[a] = v.ack;
+    const st = at.status(a);
+    if (st & COMPLETED) return;
+    at.setStatus(a, st | SYNACKED);
+    at.setSynAck(a, v.seq, v.ack, v.payloadLen);
   }
 
   private onAck(v: PacketView): void {
@@ -209,10 +207,10 @@ export class HandshakeTracker {
     const a = this.findAttempt(v.src, v.dst, v.sport, v.dport, v.seq);
     if (a === NONE) return;
     const at = this.attempts;
-    const st = at.status[a];
-    if (!(st & SYNACKED) || st & COMPLETED || at.synAckAck[a] !== v.seq) return;
-    const expect = (at.synAckSeq[a] + 1) >>> 0;
-    if (v.ack === expect || v.ack === ((expect + at.synAckLen[a]) >>> 0)) this.complete(a);
+    const st = at.status(a);
+    if (!(st & SYNACKED) || st & COMPLETED || at.synAckAck(a) !== v.seq) return;
+    const expect = (at.synAckSeq(a) + 1) >>> 0;
+    if (v.ack === expect || v.ack === ((expect + at.synAckLen(a)) >>> 0)) this.complete(a);
   }
 
   private onRst(v: PacketView): void {
@@ -252,15 +250,15 @@ export class HandshakeTracker {
     if (al.find(key, h) === NONE) {
       const s = al.insert(key, h);
       al.isn[s] = isn;
-      at.status[a] |= HAS_ALIAS;
+      at.setStatus(a, at.status(a) | HAS_ALIAS);
     }
     key[KEY_ISN] = isn;
   }
 
   private complete(a: number): void {
     const at = this.attempts;
-    const st = at.status[a];
-    at.status[a] = (st & ~(OPEN | ENDED_INCOMPLETE)) | COMPLETED;
+    const st = at.status(a);
+    at.setStatus(a, (st & ~(OPEN | ENDED_INCOMPLETE)) | COMPLETED);
     this.totals.completed++;
     const src = this.findSourceOfAttempt(a);
     if (src !== NONE) {
@@ -278,9 +276,9 @@ export class HandshakeTracker {
   /** End an open attempt as incomplete; false when it was not open. */
   private endIncomplete(a: number): boolean {
     const at = this.attempts;
-    const st = at.status[a];
+    const st = at.status(a);
     if (!(st & OPEN)) return false;
-    at.status[a] = (st & ~OPEN) | ENDED_INCOMPLETE;
+    at.setStatus(a, (st & ~OPEN) | ENDED_INCOMPLETE);
     const src = this.findSourceOfAttempt(a);
     if (src !== NONE) {
       const s = this.sources;
@@ -298,13 +296,12 @@ export class HandshakeTracker {
 
   /** Bookkeeping before an attempt's slot goes away (retention or eviction). */
   private forgetAttempt(a: number): void {
-    if (a === this.timeoutCursor) this.timeoutCursor = this.attempts.newerThan(a);
-    if (this.attempts.status[a] & HAS_ALIAS) {
+    if (this.timedOutCount > 0) this.timedOutCount--; // `a` is the oldest: it was past the cursor
+    const at = this.attempts;
+    if (at.status(a) & HAS_ALIAS) {
       const key = this.aliasKey;
-      const at = this.attempts;
-      const base = a * at.keyWords;
-      for (let i = 0; i < at.keyWords; i++) key[i] = at.keys[base + i];
-      key[KEY_ISN] = (key[KEY_ISN] + at.synLen[a]) >>> 0;
+      for (let i = 0; i < ATTEMPT_KEY_WORDS; i++) key[i] = at.keyWord(a, i);
+      key[KEY_ISN] = (key[KEY_ISN] + at.synLen(a)) >>> 0;
       const al = this.aliases;
       const s = al.find(key, al.hashKey(key));
       if (s !== NONE) al.remove(s);
@@ -315,20 +312,17 @@ export class HandshakeTracker {
     const now = this.nowUs;
     this.nextSweepUs = now + SWEEP_INTERVAL_US;
     const at = this.attempts;
-    // Time out open attempts, oldest first; the cursor remembers where the last sweep stopped.
-    let c = this.timeoutCursor;
-    while (c !== NONE && at.firstUs[c] + this.timeoutUs <= now) {
+    // Time out open attempts, oldest first; timedOutCount remembers where the last sweep stopped.
+    for (let c = at.slotAt(this.timedOutCount); c !== NONE && at.firstUs(c) + this.timeoutUs <= now; c = at.slotAt(this.timedOutCount)) {
       if (this.endIncomplete(c)) this.totals.timedOut++;
-      c = at.newerThan(c);
+      this.timedOutCount++;
     }
-    this.timeoutCursor = c;
     // Drop ended attempts whose retention ran out.
-    let o = at.oldest;
-    while (o !== NONE && at.firstUs[o] + this.retentionUs <= now) {
-      if (at.status[o] & OPEN && this.endIncomplete(o)) this.totals.timedOut++;
+    while (at.size > 0 && at.firstUs(at.head) + this.retentionUs <= now) {
+      const o = at.head;
+      if (at.status(o) & OPEN && this.endIncomplete(o)) this.totals.timedOut++;
       this.forgetAttempt(o);
-      at.remove(o);
-      o = at.oldest;
+      at.removeOldest();
     }
     this.events.onTime(now);
   }
@@ -350,18 +344,16 @@ export class HandshakeTracker {
 
   private findSourceOfAttempt(a: number): number {
     const k = this.sourceKey;
-    const base = a * this.attempts.keyWords;
-    const keys = this.attempts.keys;
-    k[0] = keys[base]; k[1] = keys[base + 1]; k[2] = keys[base + 2]; k[3] = keys[base + 3];
+    const at = this.attempts;
+    k[0] = at.keyWord(a, 0); k[1] = at.keyWord(a, 1); k[2] = at.keyWord(a, 2); k[3] = at.keyWord(a, 3);
     return this.sources.find(k, this.sources.hashKey(k));
   }
 
   private findTargetOfAttempt(a: number): number {
     const k = this.targetKey;
-    const base = a * this.attempts.keyWords;
-    const keys = this.attempts.keys;
-    k[0] = keys[base + 4]; k[1] = keys[base + 5]; k[2] = keys[base + 6]; k[3] = keys[base + 7];
-    k[4] = keys[base + KEY_PORTS] & 0xffff;
+    const at = this.attempts;
+    k[0] = at.keyWord(a, 4); k[1] = at.keyWord(a, 5); k[2] = at.keyWord(a, 6); k[3] = at.keyWord(a, 7);
+    k[4] = at.keyWord(a, KEY_PORTS) & 0xffff;
     return this.targets.find(k, this.targets.hashKey(k));
   }
 }

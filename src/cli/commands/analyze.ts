@@ -21,7 +21,6 @@ export function register(program: Command): void {
   addDetectionOptions(cmd);
   addPolicyOptions(cmd);
   cmd.action(async (file: string, flags: AnalyzeFlags & { json?: boolean }) => {
-    const log = createLogger(program.opts().logLevel);
     const progress = progressReporter(file);
     let analysis;
     try {
@@ -29,7 +28,10 @@ export function register(program: Command): void {
     } finally {
       progress.done();
     }
-    for (const w of analysis.summary.warnings) log.warn({ file: w.file, offset: w.offset, code: w.code }, w.message);
+    if (analysis.summary.warnings.length > 0) {
+      const log = createLogger(program.opts().logLevel); // pino loads only when there is something to say
+      for (const w of analysis.summary.warnings) log.warn({ file: w.file, offset: w.offset, code: w.code }, w.message);
+    }
     const r = analysis.report;
     process.stdout.write(flags.json ? `${JSON.stringify(r, null, 2)}\n` : renderText(r));
   });
