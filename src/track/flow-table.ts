@@ -16,10 +16,10 @@
  *   output iterates buckets.
  */
 
+import { hashWords } from './hash';
+
 const NONE = -1;
 const INITIAL_CAPACITY = 1024;
-/** Per-process seed (Math.random is seeded from OS entropy; nothing here reveals it). */
-const HASH_SEED = (Math.random() * 0x100000000) >>> 0;
 
 export class FlowTable {
   readonly keyWords: number;
@@ -58,22 +58,9 @@ export class FlowTable {
     this.buckets = new Int32Array(this.bucketMask + 1).fill(NONE);
   }
 
-  /** Hash of the first keyWords words of `key` (murmur3-style mixing, seeded). */
+  /** Hash of the first keyWords words of `key` (src/track/hash.ts). */
   hashKey(key: Uint32Array): number {
-    let h = HASH_SEED;
-    for (let i = 0; i < this.keyWords; i++) {
-      let k = Math.imul(key[i], 0xcc9e2d51);
-      k = (k << 15) | (k >>> 17);
-      h ^= Math.imul(k, 0x1b873593);
-      h = (h << 13) | (h >>> 19);
-      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-    }
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    return h >>> 0;
+    return hashWords(key, 0, this.keyWords);
   }
 
   /** Slot of the entry with this key, or -1. */

@@ -17,8 +17,38 @@ export class TargetTable extends FlowTable {
   spanStamp = new Uint32Array(this.capacity);
   spanAttempts = new Float64Array(this.capacity);
 
+  /** One-entry cache: a flood hits the same few targets packet after packet. */
+  private lastSlot = -1;
+
   constructor(maxTargets: number) {
     super(TARGET_KEY_WORDS, maxTargets);
+  }
+
+  /** The target's slot, inserted (firstUs = nowUs) if new, and marked most recently used. */
+  lookup(key: Uint32Array, nowUs: number): number {
+    const last = this.lastSlot;
+    if (last >= 0) {
+      const k = this.keys;
+      const b = last * TARGET_KEY_WORDS;
+      if (k[b] === key[0] && k[b + 1] === key[1] && k[b + 2] === key[2] && k[b + 3] === key[3] && k[b + 4] === key[4]) {
+        this.touch(last);
+        return last;
+      }
+    }
+    const h = this.hashKey(key);
+    let s = this.find(key, h);
+    if (s < 0) {
+      s = this.insert(key, h);
+      this.firstUs[s] = nowUs;
+    } else {
+      this.touch(s);
+    }
+    this.lastSlot = s;
+    return s;
+  }
+
+  protected override onEvict(s: number): void {
+    if (s === this.lastSlot) this.lastSlot = -1;
   }
 
   /** Count one attempt for span `spanId`. */

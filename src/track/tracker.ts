@@ -172,14 +172,7 @@ export class HandshakeTracker {
     const tk = this.targetKey;
     tk[0] = v.dst[0]; tk[1] = v.dst[1]; tk[2] = v.dst[2]; tk[3] = v.dst[3]; tk[4] = v.dport;
     const tt = this.targets;
-    const th = tt.hashKey(tk);
-    let target = tt.find(tk, th);
-    if (target === NONE) {
-      target = tt.insert(tk, th);
-      tt.firstUs[target] = now;
-    } else {
-      tt.touch(target);
-    }
+    const target = tt.lookup(tk, now);
     tt.attempts[target]++;
     tt.lastUs[target] = now;
 
