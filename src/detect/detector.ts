@@ -114,8 +114,8 @@ export class Detector implements TrackerEvents {
     }
     if (s.flaggedUs[src] !== 0 && tsUs - s.lastActivityUs[src] >= this.opts.activityIntervalUs) {
       s.lastActivityUs[src] = tsUs;
-      const ip = wordsToIp(s.keys, src * s.keyWords);
-      this.sink.onActivity({ ip, family: familyOf(s.keys, src * s.keyWords), tsUs });
+      const f = this.flagged[s.flagIndex[src]]; // its text was made once, at flag time
+      this.sink.onActivity({ ip: f.ip, family: f.family, tsUs });
     }
   }
 
@@ -174,6 +174,7 @@ export class Detector implements TrackerEvents {
       distinctPorts: ports,
     };
     this.refresh(f, src);
+    s.flagIndex[src] = this.flagged.length;
     this.flagged.push(f);
     this.sink.onFlag({
       ip: f.ip, family: f.family, tsUs, reason,

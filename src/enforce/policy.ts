@@ -164,8 +164,12 @@ export class BlockPolicy {
   }
 
   onActivity(ev: ActivityEvent): void {
-    const ip = canonicalIp(ev.ip);
-    const block = ip ? this.blocks.get(ip) : undefined;
+    // The detector sends canonical text, so the direct lookup hits; parse only what misses.
+    let block = this.blocks.get(ev.ip);
+    if (!block) {
+      const ip = canonicalIp(ev.ip);
+      block = ip && ip !== ev.ip ? this.blocks.get(ip) : undefined;
+    }
     if (!block) return;
     const expiresUs = ev.tsUs + this.ttlUs;
     if (expiresUs <= block.expiresUs) return;

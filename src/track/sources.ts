@@ -38,6 +38,8 @@ export class SourceTable extends FlowTable {
   flaggedUs = new Float64Array(this.capacity);
   reason = new Uint8Array(this.capacity);
   lastActivityUs = new Float64Array(this.capacity);
+  /** The detector's index of the flagged source's record (-1: not flagged). */
+  flagIndex = new Int32Array(this.capacity);
 
   /** Flagged sources evicted from the table (they had gone quiet for longest). */
   flaggedEvictions = 0;
@@ -65,6 +67,7 @@ export class SourceTable extends FlowTable {
     this.flaggedUs[s] = 0;
     this.reason[s] = REASON_NONE;
     this.lastActivityUs[s] = 0;
+    this.flagIndex[s] = -1;
   }
 
   protected override onEvict(s: number): void {
@@ -91,6 +94,7 @@ export class SourceTable extends FlowTable {
     this.flaggedUs = resized(this.flaggedUs, n);
     this.reason = resized(this.reason, n);
     this.lastActivityUs = resized(this.lastActivityUs, n);
+    this.flagIndex = resized(this.flagIndex, n);
   }
 
   /** Record a destination port in the source's 64-bit sketch. */
