@@ -221,6 +221,21 @@ export class BlockPolicy {
     }
   }
 
+  /**
+   * Take over blocks from a policy being replaced (SIGHUP reload): the routes are already in the
+   * kernel and the ledger, so nothing is installed, written or reported.
+   */
+  adopt(blocks: readonly ActiveBlock[]): void {
+    for (const b of blocks) this.blocks.set(b.ip, { ...b, reportedExpiresUs: b.expiresUs });
+  }
+
+  /** Lift every block whose address the allowlist now covers (an entry added on reload). */
+  releaseAllowlisted(nowUs: number): void {
+    for (const b of this.sorted()) {
+      if (this.options.allowlist.match(b.ip)) this.remove(b, nowUs, 'allowlisted', true);
+    }
+  }
+
   private sorted(): PolicyBlock[] {
     return [...this.blocks.values()].sort((a, b) => a.expiresUs - b.expiresUs || compareIp(a.ip, b.ip));
   }

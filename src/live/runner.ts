@@ -9,7 +9,9 @@
  *     the triggering SYN; routeTime: when the backend confirmed the route; both event clock);
  *   {"msg":"alert", kind, phase: "start"|"end", start, end, count, ...} per flood/backscatter;
  *   {"msg":"status", ...} every --status-interval seconds;
- *   {"msg":"reloaded"} after SIGHUP, {"msg":"stopped", ...totals} on SIGINT/SIGTERM (exit 0).
+ *   {"msg":"reloaded"} after SIGHUP (allowlist, TTL, caps and route type apply at once; blocks
+ *     the new allowlist covers are lifted; dryRun, stateDir and threshold need a restart),
+ *   {"msg":"stopped", ...totals} on SIGINT/SIGTERM (exit 0).
  *
  * Time: LiveClock (monotonic, anchored to UTC at start) stamps packets and drives TTLs; ticks
  * every TICK_MS keep TTL expiry and flood spans moving when no packet arrives.
@@ -161,14 +163,23 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
       process.removeListener('SIGHUP', reload);
       resolve(0);
     };
+    let running = o.config;
     const reload = () => {
       try {
         const config = o.reloadConfig();
+        // The capture, the detector, the ledger and the backend are built once, at start.
+        const fixed = (['dryRun', 'stateDir', 'threshold'] as const).filter((k) => config[k] !== running[k]);
+        if (fixed.length > 0) {
+          log.error({ keys: fixed }, `reload failed: a change of ${fixed.join(', ')} needs a restart; keeping the running configuration`);
+          return;
+        }
         const next = newSession(config);
-        const active = sink.session.policy.active();
-        next.policy.restore({ restored: active, expired: [], orphans: [], errors: [], warnings: [] }, clock.nowUs());
+        const now = clock.nowUs();
+        next.policy.adopt(sink.session.policy.active());
+        next.policy.releaseAllowlisted(now);
         sink.session = next;
-        log.info({ blockTtl: config.blockTtl, maxActiveBlocks: config.maxActiveBlocks, allow: config.allow.length, activeBlocks: active.length }, 'reloaded');
+        running = config;
+        log.info({ blockTtl: config.blockTtl, maxActiveBlocks: config.maxActiveBlocks, allow: config.allow.length, activeBlocks: next.policy.active().length }, 'reloaded');
       } catch (e) {
         log.error({ err: (e as Error).message }, 'reload failed; keeping the running configuration');
       }

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Lab, LabProcess, labUnavailableReason, sleep } from './lab';
 import {
-  decisions, decisionSummary, liveUnavailableReason, LogLine, startLive, SYNWATCH_PROTO, synwatchRoutes, waitForRoute,
+  decisions, decisionSummary, liveUnavailableReason, LogLine, startLive, SYNWATCH_PROTO, synwatchRoutes, waitForNoRoute, waitForRoute,
 } from './synwatch';
 
 const skip = labUnavailableReason() ?? liveUnavailableReason() ?? false;
@@ -93,13 +93,13 @@ async function flood(lab: Lab, from: string): Promise<void> {
 }
 
 /** `from` flooded, was skipped as allowlisted by an entry of `origin`, and has no route. */
-async function assertSkippedAllowlisted(lab: Lab, live: LabProcess, from: string, origin: string): Promise<void> {
+async function assertSkippedAllowlisted(lab: Lab, live: LabProcess, from: string, origin: string, cidr = ALLOW_ATTACKERS): Promise<void> {
   await flood(lab, from);
   const skipped = await waitForDecision(live, 'skip', from).catch((e: Error) => {
     throw new Error(`${e.message}\n${decisionSummary(live)}`);
   });
   assert.equal(skipped.reason, 'allowlisted', decisionSummary(live));
-  assert.match(String(skipped.detail), new RegExp(`${ALLOW_ATTACKERS.replace(/\./g, '\\.')} \\(${origin}\\)`));
+  assert.match(String(skipped.detail), new RegExp(`${cidr.replace(/\./g, '\\.')} \\(${origin}\\)`));
   await sleep(500);
   assert.equal(decisions(live, 'block', from).length, 0, decisionSummary(live));
   assert.ok(!(await lab.routes('server')).some((r) => r.dst === from), `${from} routed away`);
@@ -176,20 +176,20 @@ describe('live: SIGHUP reloads --config', { skip, concurrency: false }, () => {
     await live?.stop();
   });
 
-  it('applies the rewritten file (allow the attackers\' /24, blockTtl 300) and keeps the existing block', async () => {
+  it('applies the rewritten file (allow two attackers, blockTtl 300) and keeps the existing block', async () => {
     const lab = s.get();
-    const [first, second] = lab.addr.attacker4;
+    const [first, second, third] = lab.addr.attacker4;
     await flood(lab, first);
     await waitForRoute(lab, first, ROUTE_WAIT_MS);
-    s.config('live.json', { allow: [ALLOW_ATTACKERS], blockTtl: 300 });
+    s.config('live.json', { allow: [`${second}/32`, `${third}/32`], blockTtl: 300 });
     const reloaded = nextJson(live, (o) => o.msg === 'reloaded', '"reloaded"');
     live.signal('SIGHUP');
     const line = await reloaded;
     assert.equal(line.blockTtl, 300);
-    assert.equal(line.allow, 1);
+    assert.equal(line.allow, 2);
     assert.equal(line.activeBlocks, 1);
     assert.ok(live.running, 'live keeps running after SIGHUP');
-    await assertSkippedAllowlisted(lab, live, second, 'config');
+    await assertSkippedAllowlisted(lab, live, second, 'config', `${second}/32`);
     const kept = (await synwatchRoutes(lab)).find((r) => r.dst === first);
     assert.ok(kept && kept.type === 'unreachable', `the block from before the reload is kept: ${JSON.stringify(kept)}`);
     assert.equal(decisions(live, 'unblock', first).length, 0, decisionSummary(live));
@@ -208,9 +208,36 @@ describe('live: SIGHUP reloads --config', { skip, concurrency: false }, () => {
     await sleep(200);
     assert.ok(live.running, 'live keeps running');
     assert.equal(live.json.filter((o) => o.msg === 'reloaded').length, reloads, 'no "reloaded" for a broken file');
-    // Still the previous configuration: the /24 stays allowlisted, the old block stays.
-    await assertSkippedAllowlisted(lab, live, third, 'config');
+    // Still the previous configuration: the third attacker stays allowlisted, the old block stays.
+    await assertSkippedAllowlisted(lab, live, third, 'config', `${third}/32`);
     assert.ok((await synwatchRoutes(lab)).some((r) => r.dst === lab.addr.attacker4[0]), 'the old block stays');
+  });
+
+  it('a reload that needs a restart (dryRun, stateDir, threshold) is refused, naming the keys', async () => {
+    const lab = s.get();
+    const third = lab.addr.attacker4[2];
+    s.config('live.json', { allow: [`${third}/32`], blockTtl: 300, dryRun: true });
+    const failed = nextJson(live, (o) => /^reload failed/.test(String(o.msg)), '"reload failed"');
+    live.signal('SIGHUP');
+    const line = await failed;
+    assert.equal(line.level, 50);
+    assert.match(String(line.msg), /dryRun.*needs a restart/);
+    assert.ok(live.running, 'live keeps running');
+  });
+
+  it('a reload whose allowlist now covers a blocked source lifts that block', async () => {
+    const lab = s.get();
+    const first = lab.addr.attacker4[0];
+    assert.ok((await synwatchRoutes(lab)).some((r) => r.dst === first), 'blocked before the reload');
+    s.config('live.json', { allow: [ALLOW_ATTACKERS], blockTtl: 300 });
+    const reloaded = nextJson(live, (o) => o.msg === 'reloaded', '"reloaded"');
+    live.signal('SIGHUP');
+    const line = await reloaded;
+    assert.equal(line.activeBlocks, 0);
+    const lifted = decisions(live, 'unblock', first);
+    assert.equal(lifted.length, 1, decisionSummary(live));
+    assert.equal(lifted[0].reason, 'allowlisted');
+    await waitForNoRoute(lab, first, ROUTE_WAIT_MS);
     await stopClean(live);
   });
 });
