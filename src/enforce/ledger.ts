@@ -18,6 +18,7 @@
  * Concurrency: one writer at a time is assumed (the daemon); `synwatch unblock` appends
  * single-line records with O_APPEND, which the kernel keeps whole.
  */
+import { isoUs } from '../report/time';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HostRoute, RouteBackend, RouteType } from './contract';
@@ -46,10 +47,6 @@ export class LedgerError extends Error {
 }
 
 /** µs since the epoch -> UTC ISO text (a conversion of the caller's time, not a clock read). */
-export function isoFromUs(us: number): string {
-  const d = new Date(Math.floor(us / 1000));
-  return Number.isNaN(d.getTime()) ? String(us) : d.toISOString();
-}
 
 function ledgerFail(what: string, file: string, e: unknown): LedgerError {
   const code = (e as NodeJS.ErrnoException)?.code;
@@ -239,18 +236,18 @@ export class Ledger {
 
   recordBlock(b: ActiveBlock, atUs: number): void {
     this.append({
-      v: 1, op: 'block', ip: b.ip, family: b.family, type: b.type, reason: b.reason, atUs, at: isoFromUs(atUs),
-      sinceUs: b.sinceUs, since: isoFromUs(b.sinceUs), expiresUs: b.expiresUs, expires: isoFromUs(b.expiresUs),
+      v: 1, op: 'block', ip: b.ip, family: b.family, type: b.type, reason: b.reason, atUs, at: isoUs(atUs),
+      sinceUs: b.sinceUs, since: isoUs(b.sinceUs), expiresUs: b.expiresUs, expires: isoUs(b.expiresUs),
     });
   }
 
   recordRenew(b: Pick<ActiveBlock, 'ip' | 'family' | 'type' | 'expiresUs'>, atUs: number): void {
-    this.append({ v: 1, op: 'renew', ip: b.ip, family: b.family, type: b.type, atUs, at: isoFromUs(atUs),
-      expiresUs: b.expiresUs, expires: isoFromUs(b.expiresUs) });
+    this.append({ v: 1, op: 'renew', ip: b.ip, family: b.family, type: b.type, atUs, at: isoUs(atUs),
+      expiresUs: b.expiresUs, expires: isoUs(b.expiresUs) });
   }
 
   recordUnblock(b: Pick<ActiveBlock, 'ip' | 'family' | 'type'>, reason: string, atUs: number): void {
-    this.append({ v: 1, op: 'unblock', ip: b.ip, family: b.family, type: b.type, atUs, at: isoFromUs(atUs), reason });
+    this.append({ v: 1, op: 'unblock', ip: b.ip, family: b.family, type: b.type, atUs, at: isoUs(atUs), reason });
   }
 
   private append(record: object): void {
@@ -317,8 +314,8 @@ export class Ledger {
   compact(blocks: readonly ActiveBlock[], atUs: number): void {
     const tmp = `${this.path}.tmp`;
     const text = [...blocks].sort((a, b) => compareIp(a.ip, b.ip)).map((b) => JSON.stringify({
-      v: 1, op: 'block', ip: b.ip, family: b.family, type: b.type, reason: b.reason, atUs, at: isoFromUs(atUs),
-      sinceUs: b.sinceUs, since: isoFromUs(b.sinceUs), expiresUs: b.expiresUs, expires: isoFromUs(b.expiresUs),
+      v: 1, op: 'block', ip: b.ip, family: b.family, type: b.type, reason: b.reason, atUs, at: isoUs(atUs),
+      sinceUs: b.sinceUs, since: isoUs(b.sinceUs), expiresUs: b.expiresUs, expires: isoUs(b.expiresUs),
     }) + '\n').join('');
     try {
       const fd = fs.openSync(tmp, 'w', 0o600);

@@ -9,12 +9,12 @@
  */
 import type { Logger } from 'pino';
 import type { Decision, DecisionSink } from './contract';
-import { isoFromUs } from './ledger';
+import { isoUs } from '../report/time';
 
 export function decisionLogFields(d: Decision): Record<string, unknown> {
-  const fields: Record<string, unknown> = { action: d.action, ip: d.ip, reason: d.reason, ts: isoFromUs(d.tsUs), tsUs: d.tsUs };
+  const fields: Record<string, unknown> = { action: d.action, ip: d.ip, reason: d.reason, ts: isoUs(d.tsUs), tsUs: d.tsUs };
   if (d.expiresUs !== undefined) {
-    fields.expires = isoFromUs(d.expiresUs);
+    fields.expires = isoUs(d.expiresUs);
     fields.expiresUs = d.expiresUs;
   }
   if (d.detail !== undefined) fields.detail = d.detail;

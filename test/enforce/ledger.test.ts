@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isoFromUs, Ledger, LedgerError, readLedger, replayLedgerText, type ActiveBlock } from '../../src/enforce/ledger';
+import { Ledger, LedgerError, readLedger, replayLedgerText, type ActiveBlock } from '../../src/enforce/ledger';
+import { isoUs } from '../../src/report/time';
 import { Allowlist } from '../../src/enforce/allowlist';
 import type { Decision } from '../../src/enforce/contract';
 import { BlockPolicy } from '../../src/enforce/policy';
@@ -39,8 +40,8 @@ test('records are JSON lines with µs and UTC ISO times; replay gives the active
   const lines = fs.readFileSync(path.join(dir, 'ledger.jsonl'), 'utf8').trim().split('\n').map((x) => JSON.parse(x));
   assert.equal(lines.length, 5);
   assert.deepEqual(lines[0], {
-    v: 1, op: 'block', ip: '203.0.113.5', family: 4, type: 'unreachable', reason: 'flood', atUs: T0, at: '2023-11-14T22:13:20.000Z',
-    sinceUs: T0, since: '2023-11-14T22:13:20.000Z', expiresUs: T0 + 600 * S, expires: '2023-11-14T22:23:20.000Z',
+    v: 1, op: 'block', ip: '203.0.113.5', family: 4, type: 'unreachable', reason: 'flood', atUs: T0, at: '2023-11-14T22:13:20.000000Z',
+    sinceUs: T0, since: '2023-11-14T22:13:20.000000Z', expiresUs: T0 + 600 * S, expires: '2023-11-14T22:23:20.000000Z',
   });
   assert.deepEqual(readLedger(dir).blocks, [block('203.0.113.5', T0, T0 + 900 * S)]);
 });
@@ -151,7 +152,7 @@ test('a state dir that cannot be created or written is a LedgerError naming it',
   assert.deepEqual(readLedger(path.join(dir, 'absent')).blocks, []);
 });
 
-test('isoFromUs converts caller time, not the clock', () => {
-  assert.equal(isoFromUs(0), '1970-01-01T00:00:00.000Z');
-  assert.equal(isoFromUs(T0 + 1500), '2023-11-14T22:13:20.001Z');
+test('isoUs converts caller time, not the clock, with microseconds', () => {
+  assert.equal(isoUs(0), '1970-01-01T00:00:00.000000Z');
+  assert.equal(isoUs(T0 + 1500), '2023-11-14T22:13:20.001500Z');
 });

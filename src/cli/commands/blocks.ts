@@ -9,7 +9,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG } from '../../enforce/config';
 import { inventory, type BlockRow } from '../../enforce/inventory';
-import { isoFromUs } from '../../enforce/ledger';
+import { isoUs } from '../../report/time';
 import { backendChoice, openRouteBackend, warnOnStderr } from '../../enforce/netlink';
 
 interface BlocksOptions {
@@ -21,15 +21,15 @@ interface BlocksOptions {
 function toJson(r: BlockRow): Record<string, unknown> {
   return {
     ...r,
-    since: r.sinceUs === undefined ? null : isoFromUs(r.sinceUs),
-    expires: r.expiresUs === undefined ? null : isoFromUs(r.expiresUs),
+    since: r.sinceUs === undefined ? null : isoUs(r.sinceUs),
+    expires: r.expiresUs === undefined ? null : isoUs(r.expiresUs),
   };
 }
 
 export function formatBlocksTable(rows: readonly BlockRow[]): string {
   const head = ['IP', 'TYPE', 'SINCE', 'EXPIRES', 'STATE'];
-  const cells = rows.map((r) => [r.ip, r.type, r.sinceUs === undefined ? '-' : isoFromUs(r.sinceUs),
-    r.expiresUs === undefined ? '-' : isoFromUs(r.expiresUs), r.state]);
+  const cells = rows.map((r) => [r.ip, r.type, r.sinceUs === undefined ? '-' : isoUs(r.sinceUs),
+    r.expiresUs === undefined ? '-' : isoUs(r.expiresUs), r.state]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i]))).join('  ');
   return [line(head), ...cells.map(line)].join('\n') + '\n';
