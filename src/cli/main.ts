@@ -39,7 +39,8 @@ async function main(argv: string[]): Promise<number> {
     .version(require('../../../package.json').version)
     .addOption(new Option('--log-level <level>', 'log level for the JSON logs on stderr').choices(LOG_LEVELS).default('warn'))
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+    // Usage errors are one line, like every other error: "synwatch: <what is wrong>".
+    .configureOutput({ outputError: (text, write) => write(`synwatch: ${text.replace(/^error: /, '')}`) });
   const named = commandName(argv);
   // Only the command being run is loaded; for help or an unknown command, all of them.
   for (const name of named && named in COMMANDS ? [named] : Object.keys(COMMANDS)) COMMANDS[name]().register(program);
