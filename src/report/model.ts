@@ -24,7 +24,7 @@
  * never by table order.
  */
 import { CaptureSummary } from '../capture/record';
-import { Alert, AddressCount, Endpoint } from '../detect/alerts';
+import { Alert } from '../detect/alerts';
 import { Decision } from '../enforce/contract';
 import { wordsToIp } from '../decode/address';
 import { Pipeline } from '../pipeline';
@@ -52,18 +52,8 @@ export interface SourceReport {
   distinctPorts: number;
 }
 
-export interface AlertReport {
-  kind: string;
-  start: string;
-  end: string;
-  count: number;
-  completed: number;
-  peakRate: number;
-  newSourceAttempts: number;
-  targets: Endpoint[];
-  sources: AddressCount[];
-  advice: string;
-}
+/** An Alert with its times as ISO-8601 text. */
+export type AlertReport = Omit<Alert, 'startUs' | 'endUs'> & { start: string; end: string };
 
 export interface TargetReport {
   ip: string;
@@ -178,18 +168,8 @@ export function buildReport(
 }
 
 export function alertReport(a: Alert): AlertReport {
-  return {
-    kind: a.kind,
-    start: isoUs(a.startUs),
-    end: isoUs(a.endUs),
-    count: a.count,
-    completed: a.completed,
-    peakRate: a.peakRate,
-    newSourceAttempts: a.newSourceAttempts,
-    targets: a.targets,
-    sources: a.sources,
-    advice: a.advice,
-  };
+  const { kind, startUs, endUs, ...rest } = a;
+  return { kind, start: isoUs(startUs), end: isoUs(endUs), ...rest };
 }
 
 export function decisionReport(d: Decision): DecisionReport {

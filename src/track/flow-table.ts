@@ -136,11 +136,6 @@ export class FlowTable {
     this.linkNewest(slot);
   }
 
-  /** The next newer entry than `slot` in age order, or -1. */
-  newerThan(slot: number): number {
-    return this.newer[slot];
-  }
-
   /** Calls fn for every live entry, oldest first (deterministic: age order, not hash order). */
   forEachOldestFirst(fn: (slot: number) => void): void {
     for (let s = this.oldest; s !== NONE; ) {
