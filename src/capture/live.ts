@@ -88,8 +88,6 @@ export class LiveCapture {
   readonly filter: string;
   packets = 0;
   bytes = 0;
-  /** Frames cap reported as cut by the buffer (snaplen 65535: never seen in practice). */
-  truncated = 0;
   private readonly cap: CapHandle;
   private readonly buffer = Buffer.alloc(SNAPLEN);
   private closed = false;
@@ -129,10 +127,9 @@ export class LiveCapture {
     rec.offset = 0;
     rec.linkType = this.linkType;
     rec.fileOffset = -1;
-    this.cap.on('packet', (nbytes: number, trunc: boolean) => {
+    this.cap.on('packet', (nbytes: number) => {
       this.packets++;
       this.bytes += nbytes;
-      if (trunc) this.truncated++;
       rec.caplen = nbytes;
       rec.wirelen = nbytes;
       rec.tsUs = this.clock.nowUs();

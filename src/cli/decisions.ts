@@ -13,7 +13,7 @@
 import { Alert } from '../detect/alerts';
 import { DetectorSink } from '../detect/detector';
 import { ActivityEvent, Decision, FlagEvent, RouteBackend } from '../enforce/contract';
-import { AllowlistError, buildDefaultAllowlist, HostFacts, readHostFacts } from '../enforce/allowlist';
+import { AllowlistError, buildDefaultAllowlist, HostFacts } from '../enforce/allowlist';
 import { ConfigError, EnforceConfig, resolveConfig, CliEnforceOptions } from '../enforce/config';
 import { BlockPolicy } from '../enforce/policy';
 import { Ledger } from '../enforce/ledger';
@@ -62,11 +62,6 @@ export class EnforcementSession implements DetectorSink {
   static forCapture(cli: CliEnforceOptions, hooks: SessionHooks = {}): EnforcementSession {
     const config = usage(() => resolveConfig(cli));
     return new EnforcementSession(config, new RecordingBackend(), null, NO_HOST_FACTS, hooks);
-  }
-
-  /** live: the host's own facts protect it. */
-  static hostFacts(): HostFacts {
-    return readHostFacts();
   }
 
   onFlag(ev: FlagEvent): void {

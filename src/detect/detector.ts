@@ -23,7 +23,7 @@
 import { ActivityEvent, FlagEvent, FlagReason } from '../enforce/contract';
 import { PacketView } from '../decode/packet';
 import { familyOf, wordsToIp } from '../decode/address';
-import { SourceTable, REASON_FLOOD, REASON_SCAN } from '../track/sources';
+import { SourceTable } from '../track/sources';
 import { TrackerEvents, HandshakeTracker } from '../track/tracker';
 import { Alert } from './alerts';
 import { BackscatterDetector, BackscatterOptions, DEFAULT_BACKSCATTER_OPTIONS } from './backscatter';
@@ -159,7 +159,6 @@ export class Detector implements TrackerEvents {
     const reason = classify(ports, attempts, o.scanPorts);
     s.flaggedUs[src] = tsUs;
     s.lastActivityUs[src] = tsUs;
-    s.reason[src] = reason === 'scan' ? REASON_SCAN : REASON_FLOOD;
     const base = src * s.keyWords;
     const words = s.keys.slice(base, base + 4);
     const f: FlaggedSource = {

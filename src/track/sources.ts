@@ -10,11 +10,6 @@ import { FlowTable, resized } from './flow-table';
 
 export const SOURCE_KEY_WORDS = 4;
 
-/** Flag reasons stored per source (0: not flagged). */
-export const REASON_NONE = 0;
-export const REASON_FLOOD = 1;
-export const REASON_SCAN = 2;
-
 export class SourceTable extends FlowTable {
   /** SYN packets (retransmissions included). */
   syn = new Float64Array(this.capacity);
@@ -34,9 +29,8 @@ export class SourceTable extends FlowTable {
   windowStartUs = new Float64Array(this.capacity);
   windowCurrent = new Uint32Array(this.capacity);
   windowPrevious = new Uint32Array(this.capacity);
-  /** Packet time the source was flagged (0: not flagged), the reason, the last activity report. */
+  /** Packet time the source was flagged (0: not flagged; the reason is in the detector's record), the last activity report. */
   flaggedUs = new Float64Array(this.capacity);
-  reason = new Uint8Array(this.capacity);
   lastActivityUs = new Float64Array(this.capacity);
   /** The detector's index of the flagged source's record (-1: not flagged). */
   flagIndex = new Int32Array(this.capacity);
@@ -65,7 +59,6 @@ export class SourceTable extends FlowTable {
     this.windowCurrent[s] = 0;
     this.windowPrevious[s] = 0;
     this.flaggedUs[s] = 0;
-    this.reason[s] = REASON_NONE;
     this.lastActivityUs[s] = 0;
     this.flagIndex[s] = -1;
   }
@@ -92,7 +85,6 @@ export class SourceTable extends FlowTable {
     this.windowCurrent = resized(this.windowCurrent, n);
     this.windowPrevious = resized(this.windowPrevious, n);
     this.flaggedUs = resized(this.flaggedUs, n);
-    this.reason = resized(this.reason, n);
     this.lastActivityUs = resized(this.lastActivityUs, n);
     this.flagIndex = resized(this.flagIndex, n);
   }

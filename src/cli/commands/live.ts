@@ -9,7 +9,8 @@ import { Command, Option } from 'commander';
 import { addDetectionOptions, DetectionFlags, pipelineOptions } from '../detection-options';
 import { addPolicyOptions } from '../policy-options';
 import { positiveInt, positiveSeconds, UsageError } from '../errors';
-import { usage, EnforcementSession } from '../decisions';
+import { usage } from '../decisions';
+import { readHostFacts } from '../../enforce/allowlist';
 import { CliEnforceOptions, resolveConfig } from '../../enforce/config';
 import { backendChoice, openRouteBackend } from '../../enforce/netlink';
 import { RecordingBackend } from '../../enforce/recording';
@@ -64,7 +65,7 @@ export function register(program: Command): void {
       pipeline: pipelineOptions(flags, config.threshold),
       config,
       backend,
-      hostFacts: EnforcementSession.hostFacts(),
+      hostFacts: readHostFacts(), // live protects this host's own addresses, gateways, nameservers
       statusIntervalMs: Math.round((flags.statusInterval ?? 10) * 1000),
       unblockOnExit: flags.unblockOnExit === true,
       reloadConfig: () => resolveConfig(cli),
