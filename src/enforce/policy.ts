@@ -164,12 +164,8 @@ export class BlockPolicy {
   }
 
   onActivity(ev: ActivityEvent): void {
-    // The detector sends canonical text, so the direct lookup hits; parse only what misses.
-    let block = this.blocks.get(ev.ip);
-    if (!block) {
-      const ip = canonicalIp(ev.ip);
-      block = ip && ip !== ev.ip ? this.blocks.get(ip) : undefined;
-    }
+    // Canonical text by contract (ActivityEvent): a miss is a source that is not blocked.
+    const block = this.blocks.get(ev.ip);
     if (!block) return;
     const expiresUs = ev.tsUs + this.ttlUs;
     if (expiresUs <= block.expiresUs) return;
@@ -181,7 +177,10 @@ export class BlockPolicy {
   }
 
   tick(nowUs: number): void {
-    const due = this.sorted().filter((b) => b.expiresUs <= nowUs);
+    // Runs every sweep (100 ms of packet time): scan, and sort only what is due.
+    const due: PolicyBlock[] = [];
+    for (const b of this.blocks.values()) if (b.expiresUs <= nowUs) due.push(b);
+    if (due.length > 1) due.sort(byExpiryThenAddress);
     for (const b of due) this.remove(b, nowUs, 'ttl-expired', true);
     for (const kind of ['block-cap', 'rate-cap'] as const) {
       const ep = this.episodes[kind];
@@ -237,7 +236,7 @@ export class BlockPolicy {
   }
 
   private sorted(): PolicyBlock[] {
-    return [...this.blocks.values()].sort((a, b) => a.expiresUs - b.expiresUs || compareIp(a.ip, b.ip));
+    return [...this.blocks.values()].sort(byExpiryThenAddress);
   }
 
   private remove(b: PolicyBlock, nowUs: number, reason: string, retryOnFailure: boolean): void {
@@ -318,4 +317,8 @@ export class BlockPolicy {
   private emit(d: Decision): void {
     this.sink(d);
   }
+}
+
+function byExpiryThenAddress(a: PolicyBlock, b: PolicyBlock): number {
+  return a.expiresUs - b.expiresUs || compareIp(a.ip, b.ip);
 }
