@@ -7,7 +7,8 @@
  * step, so process start-up, module loading and the CLI are excluded. Stages are cumulative:
  *   read    readCaptureFile with a no-op sink (I/O and pcap record parsing)
  *   decode  + decodeFrame of every record into one PacketView
- *   track   + HandshakeTracker.onSegment for every TCP segment (tracker events go nowhere)
+ *   track   + the HandshakeTracker for every TCP segment, fed as the Pipeline feeds it (decoded
+ *           into its batch); tracker events go nowhere
  *   detect  the Pipeline (tracker + Detector) with a sink that keeps alerts and drops flags, and
  *           pipeline.finish()
  *   analyze + the enforcement policy (recording backend) and the report: analyzeCapture() from
@@ -86,8 +87,8 @@ export async function runStage(stage: Stage, file: string): Promise<StageResult>
       break;
     case 'track':
       onRecord = (rec) => {
-        const r = decodeFrame(view, rec.buf, rec.offset, rec.caplen, rec.wirelen, rec.linkType, counters);
-        if (r === DecodeResult.TcpSegment) tracker.onSegment(view, rec.tsUs);
+        const r = decodeFrame(tracker.segmentView(), rec.buf, rec.offset, rec.caplen, rec.wirelen, rec.linkType, counters);
+        if (r === DecodeResult.TcpSegment) tracker.commit(rec.tsUs);
       };
       break;
     default:
@@ -107,7 +108,10 @@ export async function runStage(stage: Stage, file: string): Promise<StageResult>
   } else {
     const summary = await readCaptureFile(file, onRecord);
     records = summary.records;
-    if (stage === 'track') tracker.advanceTo(tracker.nowUs);
+    if (stage === 'track') {
+      tracker.flush();
+      tracker.advanceTo(tracker.nowUs);
+    }
     if (stage === 'detect') {
       pipeline.finish();
       p = pipeline;

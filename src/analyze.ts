@@ -23,9 +23,12 @@ export async function analyzeCapture(
   file: string,
   flags: AnalyzeFlags = {},
   onProgress?: (read: number, total: number | null) => void,
+  /** Engine tuning that must not change the output (the tests vary it to prove that). */
+  tuning: { segmentBatch?: number } = {},
 ): Promise<Analysis> {
   const session = EnforcementSession.forCapture({ ...flags, threshold: flags.threshold });
   const opts = pipelineOptions(flags, session.config.threshold);
+  if (tuning.segmentBatch !== undefined) opts.tracker = { ...opts.tracker, segmentBatch: tuning.segmentBatch };
   const pipeline = new Pipeline(opts, session);
   const summary = await readCaptureFile(file, pipeline.onRecord, { onProgress });
   pipeline.finish();

@@ -8,7 +8,7 @@
  */
 import { CaptureRecord } from './capture/record';
 import { decodeFrame } from './decode/frame';
-import { DecodeCounters, DecodeResult, PacketView } from './decode/packet';
+import { DecodeCounters, DecodeResult } from './decode/packet';
 import { HandshakeTracker, TrackerOptions, DEFAULT_TRACKER_OPTIONS } from './track/tracker';
 import { Detector, DetectorOptions, DetectorSink, DEFAULT_DETECTOR_OPTIONS } from './detect/detector';
 
@@ -23,7 +23,6 @@ export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = {
 };
 
 export class Pipeline {
-  readonly view = new PacketView();
   readonly counters = new DecodeCounters();
   readonly tracker: HandshakeTracker;
   readonly detector: Detector;
@@ -40,8 +39,10 @@ export class Pipeline {
     const ts = rec.tsUs;
     if (this.firstUs < 0) this.firstUs = ts;
     if (ts > this.nowUs) this.nowUs = ts;
-    const r = decodeFrame(this.view, rec.buf, rec.offset, rec.caplen, rec.wirelen, rec.linkType, this.counters);
-    if (r === DecodeResult.TcpSegment) this.tracker.onSegment(this.view, ts);
+    // Decoded straight into the tracker's batch; only a TCP segment is committed to it.
+    const t = this.tracker;
+    const r = decodeFrame(t.segmentView(), rec.buf, rec.offset, rec.caplen, rec.wirelen, rec.linkType, this.counters);
+    if (r === DecodeResult.TcpSegment) t.commit(ts);
   };
 
   /** Advance the clock without a packet (live mode's idle ticks). */

@@ -112,7 +112,8 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     session.policy.restore(report, clock.nowUs());
   }
   const sink = new ReloadableSink(session);
-  const pipeline = new Pipeline(o.pipeline, {
+  // Every packet is processed as it arrives: a batch would hold a flood's 20th SYN back (latency over throughput).
+  const pipeline = new Pipeline({ ...o.pipeline, tracker: { ...o.pipeline.tracker, segmentBatch: 1 } }, {
     onFlag: (ev) => { sink.onFlag(ev); pendingFlag = null; },
     onActivity: (ev) => sink.onActivity(ev),
     onAlert: (a, p) => sink.onAlert(a, p),
@@ -196,6 +197,6 @@ function counters(p: Pipeline, c: LiveCapture): Record<string, unknown> {
   return {
     packets: c.packets, tcpSegments: p.counters.tcpSegments, synOnly: t.synOnly, synAck: t.synAck,
     attempts: t.attempts, completed: t.completed, flagged: p.detector.flagged.length, anomalies,
-    evictions: { sources: p.tracker.sources.evictions, attempts: p.tracker.attempts.evictions, targets: p.tracker.targets.evictions },
+    evictions: { sources: p.tracker.sources.evictions, attempts: p.tracker.attemptEvictions, targets: p.tracker.targets.evictions },
   };
 }

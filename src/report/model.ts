@@ -157,7 +157,7 @@ export function buildReport(
     },
     tables: {
       sources: { size: tr.sources.size, max: tr.sources.maxCapacity, evictions: tr.sources.evictions },
-      attempts: { size: tr.attempts.size, max: tr.attempts.maxCapacity, evictions: tr.attempts.evictions },
+      attempts: { size: tr.attemptCount, max: tr.maxAttempts, evictions: tr.attemptEvictions },
       targets: { size: tr.targets.size, max: tr.targets.maxCapacity, evictions: tr.targets.evictions },
     },
     sources: sourceReports(p),

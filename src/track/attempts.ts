@@ -4,35 +4,30 @@
  * Contract: a FIFO ring of fixed-size records plus an open-addressing hash index.
  * - Entries are never moved or touched, so ring order is first-SYN order, which is the order they
  *   time out and expire in: the oldest entry is always at `head`, and only the oldest is ever
- *   removed (retention expiry, or eviction when the ring is full). No linked list is needed.
+ *   removed (retention expiry, or eviction when the tracker's budget is full). No linked list.
  * - An entry is kept after it ends (completed, reset, timed out) until its retention runs out, so
  *   that a late retransmission of the same SYN is recognised as the same attempt and not counted
- *   twice. The tracker owns the state transitions; this file is storage.
- * - One record is RECORD_WORDS = 16 uint32 words (64 bytes, one cache line): the key, the state,
- *   and the first-SYN time as a float64 over the last two words. A new SYN touches the index
- *   entry and one record line, where separate value arrays would touch one line per field
- *   (measured on the 1M-SYN bench flood: the whole analyze went from 0.93 s to 0.78 s).
+ *   twice. The tracker owns the state transitions and the eviction policy; this file is storage.
+ * - One table per key width: the tracker keeps IPv4 attempts (both addresses IPv4-mapped) with
+ *   one word per address, the rest with four. A record is the key plus four words (state,
+ *   SYN-ACK seq, ack and length), rounded up to a power of two: 8 words (32 bytes) for IPv4,
+ *   16 (64 bytes) for IPv6. The first-SYN time is a parallel Float64Array, written and swept in
+ *   ring order. Memory traffic is what a flood costs (each new SYN writes a record and dirties an
+ *   index line); the IPv4 record at half the size was measured on the bench flood: see
+ *   bench/findings.md.
  * - Record storage is reserved for maxAttempts up front; the operating system commits the pages
  *   only when they are first written, so a small capture costs little and a flood never copies
  *   records. The index grows with the live entries.
  *
- * Key layout (ATTEMPT_KEY_WORDS words): client address (4), server address (4),
- * clientPort << 16 | serverPort (1), client ISN (1).
+ * Key layout (keyWords words): client address (1 or 4), server address (1 or 4),
+ * clientPort << 16 | serverPort (1), client ISN (1): see keyPorts and keyIsn.
  */
 import { FlowTable, resized } from './flow-table';
 import { hashWords } from './hash';
 
-export const ATTEMPT_KEY_WORDS = 10;
-export const KEY_PORTS = 8;
-export const KEY_ISN = 9;
-
-/** Record layout, in uint32 words from the record's start. */
-const RECORD_WORDS = 16;
-const STATE = 10; // status (8 bits) | SYN payload length << 8 (16 bits)
-const SYNACK_SEQ = 11; // ISN of the matching SYN-ACK
-const SYNACK_ACK = 12; // the value that SYN-ACK acknowledged
-const SYNACK_LEN = 13; // its payload length
-const FIRST_US_F64 = 7; // float64 index within the record (words 14-15)
+/** Key widths: IPv4 (one word per address) and full (four words per address). */
+export const V4_KEY_WORDS = 4;
+export const FULL_KEY_WORDS = 10;
 
 /** Status bits. */
 export const OPEN = 1; // counted in its source's half-open count
@@ -43,6 +38,8 @@ export const HAS_ALIAS = 16; // the SYN carried data; an alias entry maps ISN+le
 
 const NONE = -1;
 const INITIAL_PAIRS = 1 << 14;
+/** Value words after the key: state (status 8 bits | SYN payload length << 8), SYN-ACK seq, ack, length. */
+const VALUE_WORDS = 4;
 
 /** Index pairs for n entries at load <= 1/2 (a power of two). */
 function pairsFor(n: number): number {
@@ -52,10 +49,18 @@ function pairsFor(n: number): number {
 }
 
 export class AttemptTable {
+  readonly keyWords: number;
+  /** Key word holding the ports, and the ISN. */
+  readonly keyPorts: number;
+  readonly keyIsn: number;
+  /** Words per address in the key (1 or 4). */
+  readonly addressWords: number;
   readonly maxCapacity: number;
-  /** Records, RECORD_WORDS words each; also readable as float64 (firstUs). */
+  private readonly recordWords: number;
+  /** Records, recordWords words each. */
   readonly rec: Uint32Array;
-  private readonly recF64: Float64Array;
+  /** First-SYN packet time per slot. */
+  readonly firstUs: Float64Array;
   /**
    * Open-addressing index: pairs (hash, slot + 1); 0 marks an empty pair. It grows with the
    * live entries (load <= 1/2), so its size follows the traffic: a data-heavy capture with few
@@ -64,70 +69,96 @@ export class AttemptTable {
    */
   private index: Uint32Array;
   private indexMask: number;
+  /**
+   * A key's home pair is its hash's top bits (hash >>> indexShift), not its low bits: then the
+   * pairs, read in order, keep their order in a grown index, and growIndex writes it front to
+   * back instead of at random (measured on the bench flood: growing took ~35 ms with low bits).
+   */
+  private indexShift: number;
   /** Ring: oldest entry at `head`, `size` entries. */
   head = 0;
   size = 0;
-  /** Entries evicted because the ring was full. */
-  evictions = 0;
-  /** Called before the oldest entry is evicted for space (the tracker ends it as incomplete). */
-  onEvicting: ((slot: number) => void) | null = null;
 
-  constructor(maxAttempts: number) {
+  constructor(keyWords: number, maxAttempts: number) {
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new RangeError(`attempt table size ${maxAttempts} must be a positive integer`);
+    this.keyWords = keyWords;
+    this.addressWords = (keyWords - 2) / 2;
+    this.keyPorts = keyWords - 2;
+    this.keyIsn = keyWords - 1;
+    let rw = 1;
+    while (rw < keyWords + VALUE_WORDS) rw *= 2;
+    this.recordWords = rw;
     this.maxCapacity = maxAttempts;
-    const buf = new ArrayBuffer(maxAttempts * RECORD_WORDS * 4);
-    this.rec = new Uint32Array(buf);
-    this.recF64 = new Float64Array(buf);
+    this.rec = new Uint32Array(maxAttempts * rw);
+    this.firstUs = new Float64Array(maxAttempts);
     const pairs = Math.min(INITIAL_PAIRS, pairsFor(maxAttempts));
     this.index = new Uint32Array(pairs * 2);
     this.indexMask = pairs - 1;
+    this.indexShift = 32 - Math.log2(pairs);
   }
 
-  /** The 10 key words through the tables' one hash (src/track/hash.ts). */
+  /** The key words through the tables' one hash (src/track/hash.ts). */
   hashKey(key: Uint32Array): number {
-    return this.hashAt(key, 0);
-  }
-
-  private hashAt(words: Uint32Array, base: number): number {
-    return hashWords(words, base, ATTEMPT_KEY_WORDS);
+    return hashWords(key, 0, this.keyWords);
   }
 
   find(key: Uint32Array, hash: number): number {
     const index = this.index;
     const rec = this.rec;
     const mask = this.indexMask;
-    for (let p = hash & mask; ; p = (p + 1) & mask) {
+    const kw = this.keyWords;
+    const rw = this.recordWords;
+    for (let p = hash >>> this.indexShift; ; p = (p + 1) & mask) {
       const ref = index[2 * p + 1];
       if (ref === 0) return NONE;
       if (index[2 * p] !== hash) continue;
-      const base = (ref - 1) * RECORD_WORDS;
+      const base = (ref - 1) * rw;
       let i = 0;
-      while (i < ATTEMPT_KEY_WORDS && rec[base + i] === key[i]) i++;
-      if (i === ATTEMPT_KEY_WORDS) return ref - 1;
+      while (i < kw && rec[base + i] === key[i]) i++;
+      if (i === kw) return ref - 1;
     }
   }
 
-  /** Insert a key known to be absent; evicts the oldest entry when the ring is full. */
-  insert(key: Uint32Array, hash: number): number {
-    if (this.size === this.maxCapacity) {
-      this.evictions++;
-      if (this.onEvicting) this.onEvicting(this.head);
-      this.removeOldest();
+  /**
+   * Read the index entries at the home positions of `hashes[0..n)`, then the records those
+   * entries point to when their stored hash matches. Nothing is decided here: the loads are
+   * independent, so their cache misses overlap, and the lookups that follow find the lines in
+   * cache (the tracker's batching, see tracker.ts). Returns a value only so the loads stay.
+   */
+  warm(hashes: Uint32Array, n: number): number {
+    const index = this.index;
+    const rec = this.rec;
+    const shift = this.indexShift;
+    const rw = this.recordWords;
+    let sink = 0;
+    for (let i = 0; i < n; i++) sink ^= index[2 * (hashes[i] >>> shift) + 1];
+    for (let i = 0; i < n; i++) {
+      const p = 2 * (hashes[i] >>> shift);
+      const ref = index[p + 1];
+      if (ref !== 0 && index[p] === hashes[i]) sink ^= rec[(ref - 1) * rw];
     }
+    return sink;
+  }
+
+  /** Insert a key known to be absent; the table must not be full (the tracker evicts first). */
+  insert(key: Uint32Array, hash: number, nowUs: number): number {
+    if (this.size === this.maxCapacity) throw new RangeError('attempt table full');
     if (2 * (this.size + 1) > this.indexMask + 1 && this.indexMask + 1 < pairsFor(this.maxCapacity)) this.growIndex();
     let slot = this.head + this.size;
     if (slot >= this.maxCapacity) slot -= this.maxCapacity;
     this.size++;
     const rec = this.rec;
-    const base = slot * RECORD_WORDS;
-    for (let i = 0; i < ATTEMPT_KEY_WORDS; i++) rec[base + i] = key[i];
-    rec[base + STATE] = 0;
-    rec[base + SYNACK_SEQ] = 0;
-    rec[base + SYNACK_ACK] = 0;
-    rec[base + SYNACK_LEN] = 0;
+    const kw = this.keyWords;
+    const base = slot * this.recordWords;
+    for (let i = 0; i < kw; i++) rec[base + i] = key[i];
+    rec[base + kw] = 0;
+    rec[base + kw + 1] = 0;
+    rec[base + kw + 2] = 0;
+    rec[base + kw + 3] = 0;
+    this.firstUs[slot] = nowUs;
     const index = this.index;
     const mask = this.indexMask;
-    let p = hash & mask;
+    let p = hash >>> this.indexShift;
     while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
     index[2 * p] = hash;
     index[2 * p + 1] = slot + 1;
@@ -137,7 +168,7 @@ export class AttemptTable {
   /** Remove the oldest entry (the caller has finished with it). */
   removeOldest(): void {
     const slot = this.head;
-    const hash = this.hashAt(this.rec, slot * RECORD_WORDS);
+    const hash = hashWords(this.rec, slot * this.recordWords, this.keyWords);
     this.unindex(slot, hash);
     this.head = slot + 1 === this.maxCapacity ? 0 : slot + 1;
     this.size--;
@@ -149,17 +180,19 @@ export class AttemptTable {
     const pairs = Math.min((this.indexMask + 1) * 4, pairsFor(this.maxCapacity));
     const index = new Uint32Array(pairs * 2);
     const mask = pairs - 1;
+    const shift = 32 - Math.log2(pairs);
     for (let q = 0; q < old.length; q += 2) {
       const ref = old[q + 1];
       if (ref === 0) continue;
       const hash = old[q];
-      let p = hash & mask;
+      let p = hash >>> shift;
       while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
       index[2 * p] = hash;
       index[2 * p + 1] = ref;
     }
     this.index = index;
     this.indexMask = mask;
+    this.indexShift = shift;
   }
 
   /** The slot `n` places after the oldest (0 is the oldest), or -1 past the newest. */
@@ -169,67 +202,74 @@ export class AttemptTable {
     return s >= this.maxCapacity ? s - this.maxCapacity : s;
   }
 
-  firstUs(slot: number): number {
-    return this.recF64[slot * (RECORD_WORDS / 2) + FIRST_US_F64];
-  }
-
-  setFirstUs(slot: number, us: number): void {
-    this.recF64[slot * (RECORD_WORDS / 2) + FIRST_US_F64] = us;
-  }
-
   status(slot: number): number {
-    return this.rec[slot * RECORD_WORDS + STATE] & 0xff;
+    return this.rec[slot * this.recordWords + this.keyWords] & 0xff;
   }
 
   setStatus(slot: number, status: number): void {
-    const at = slot * RECORD_WORDS + STATE;
+    const at = slot * this.recordWords + this.keyWords;
     this.rec[at] = (this.rec[at] & ~0xff) | status;
   }
 
   synLen(slot: number): number {
-    return this.rec[slot * RECORD_WORDS + STATE] >>> 8;
+    return this.rec[slot * this.recordWords + this.keyWords] >>> 8;
   }
 
   setSynLen(slot: number, len: number): void {
-    const at = slot * RECORD_WORDS + STATE;
+    const at = slot * this.recordWords + this.keyWords;
     this.rec[at] = (this.rec[at] & 0xff) | ((len > 0xffff ? 0xffff : len) << 8);
   }
 
   synAckSeq(slot: number): number {
-    return this.rec[slot * RECORD_WORDS + SYNACK_SEQ];
+    return this.rec[slot * this.recordWords + this.keyWords + 1];
   }
 
   synAckAck(slot: number): number {
-    return this.rec[slot * RECORD_WORDS + SYNACK_ACK];
+    return this.rec[slot * this.recordWords + this.keyWords + 2];
   }
 
   synAckLen(slot: number): number {
-    return this.rec[slot * RECORD_WORDS + SYNACK_LEN];
+    return this.rec[slot * this.recordWords + this.keyWords + 3];
   }
 
   setSynAck(slot: number, seq: number, ack: number, len: number): void {
-    const base = slot * RECORD_WORDS;
-    this.rec[base + SYNACK_SEQ] = seq;
-    this.rec[base + SYNACK_ACK] = ack;
-    this.rec[base + SYNACK_LEN] = len > 0xffff ? 0xffff : len;
+    const base = slot * this.recordWords + this.keyWords;
+    this.rec[base + 1] = seq;
+    this.rec[base + 2] = ack;
+    this.rec[base + 3] = len > 0xffff ? 0xffff : len;
   }
 
   /** Word `i` of the slot's key. */
   keyWord(slot: number, i: number): number {
-    return this.rec[slot * RECORD_WORDS + i];
+    return this.rec[slot * this.recordWords + i];
+  }
+
+  /**
+   * The slot's client (side 0) or server (side 1) address as four words (IPv4-mapped for the
+   * one-word table).
+   */
+  addressOf(slot: number, side: number, out: Uint32Array): void {
+    const base = slot * this.recordWords + side * this.addressWords;
+    const rec = this.rec;
+    if (this.addressWords === 1) {
+      out[0] = 0; out[1] = 0; out[2] = 0xffff; out[3] = rec[base];
+    } else {
+      out[0] = rec[base]; out[1] = rec[base + 1]; out[2] = rec[base + 2]; out[3] = rec[base + 3];
+    }
   }
 
   /** Backward-shift deletion: keeps every probe chain unbroken without tombstones. */
   private unindex(slot: number, hash: number): void {
     const index = this.index;
     const mask = this.indexMask;
-    let p = hash & mask;
+    const shift = this.indexShift;
+    let p = hash >>> shift;
     while (index[2 * p + 1] !== slot + 1) {
       if (index[2 * p + 1] === 0) return; // not indexed (cannot happen; be safe)
       p = (p + 1) & mask;
     }
     for (let q = (p + 1) & mask; index[2 * q + 1] !== 0; q = (q + 1) & mask) {
-      const home = index[2 * q] & mask;
+      const home = index[2 * q] >>> shift;
       // Move q's entry into the hole at p if its home is not in the cyclic range (p, q].
       if ((q > p && (home <= p || home > q)) || (q < p && home <= p && home > q)) {
         index[2 * p] = index[2 * q];
@@ -252,7 +292,7 @@ export class AliasTable extends FlowTable {
   isn = new Uint32Array(this.capacity);
 
   constructor(maxAliases: number) {
-    super(ATTEMPT_KEY_WORDS, maxAliases);
+    super(FULL_KEY_WORDS, maxAliases);
   }
 
   protected override growValues(n: number): void {

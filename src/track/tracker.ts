@@ -17,12 +17,28 @@
  * never runs backwards inside the tracker). Expiry runs in sweeps every SWEEP_INTERVAL_US of
  * packet time, so an attempt times out at most that much late.
  *
+ * Attempts live in two tables, IPv4 (both addresses IPv4-mapped) and the rest (attempts.ts), under
+ * one budget of maxAttempts: when it is full the oldest attempt of either is evicted, and sweeps
+ * and evictions take the two in first-SYN order (ties: IPv4 first), as if they were one ring.
+ *
  * Contract with the detector: TrackerEvents below, called synchronously, slots valid only during
  * the call. No allocation per segment: keys are built in scratch arrays.
+ *
+ * Batching: segments wait in a batch of `segmentBatch` and are processed when it is full, or on
+ * `flush`/`advanceTo`. The pipeline decodes straight into the batch (`segmentView` then `commit`,
+ * no copy); `onSegment` copies a view in for other callers. Before processing, one tight loop reads
+ * the attempt index entry each segment will probe (and the record a SYN-ACK will land on): those
+ * loads are independent, so the CPU overlaps their cache misses, where one segment at a time pays
+ * each miss in full (measured on the bench flood: a random index probe costs ~160 ns dependent,
+ * ~17 ns overlapped; see bench/findings.md). Segments are still processed one by one in capture
+ * order, so events, counts and packet times are exactly those of an unbatched run; only the
+ * wall-clock moment of processing moves. Live capture uses a batch of 1 (latency over
+ * throughput); state read between `onSegment` calls is current only after `flush`.
  */
 import { PacketView, TCP_ACK, TCP_RST, TCP_SYN } from '../decode/packet';
+import { isMappedV4 } from '../decode/address';
 import {
-  AliasTable, ATTEMPT_KEY_WORDS, AttemptTable, COMPLETED, ENDED_INCOMPLETE, HAS_ALIAS, KEY_ISN, KEY_PORTS, OPEN, SYNACKED,
+  AliasTable, AttemptTable, COMPLETED, ENDED_INCOMPLETE, FULL_KEY_WORDS, HAS_ALIAS, OPEN, SYNACKED, V4_KEY_WORDS,
 } from './attempts';
 import { SourceTable } from './sources';
 import { TargetTable } from './targets';
@@ -41,17 +57,23 @@ export interface TrackerEvents {
 export interface TrackerOptions {
   /** An open attempt older than this ends as timed out (Linux keeps a half-open entry ~63 s). */
   handshakeTimeoutUs: number;
+  /** Attempts kept at once, IPv4 and IPv6 together. */
   maxAttempts: number;
   maxSources: number;
   maxTargets: number;
+  /** Segments buffered before processing (1: process each at once; see the file contract). */
+  segmentBatch: number;
 }
 
 export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
   handshakeTimeoutUs: 63e6,
-  // 2^20 attempts (~80 B each) and 2^19 sources (~130 B each): ~150 MB at the very most.
+  // 2^20 attempts (IPv4 ~56 B each with the index, IPv6 ~88 B) and 2^19 sources (~130 B each):
+  // ~160 MB at the very most.
   maxAttempts: 1 << 20,
   maxSources: 1 << 19,
   maxTargets: 1 << 16,
+  // Enough segments for their probes to overlap; small enough to stay in L1 (64 x ~50 B).
+  segmentBatch: 64,
 };
 
 /** How often expiry runs, in packet time. */
@@ -83,7 +105,12 @@ export class TrackerTotals {
 
 export class HandshakeTracker {
   readonly sources: SourceTable;
-  readonly attempts: AttemptTable;
+  /** Attempts between IPv4 addresses, and all others (see the file contract). */
+  readonly attempts4: AttemptTable;
+  readonly attempts6: AttemptTable;
+  readonly maxAttempts: number;
+  /** Attempts evicted because the budget was full (ended as incomplete when still open). */
+  attemptEvictions = 0;
   readonly targets: TargetTable;
   readonly aliases = new AliasTable(MAX_ALIASES);
   readonly totals = new TrackerTotals();
@@ -92,57 +119,154 @@ export class HandshakeTracker {
   private readonly timeoutUs: number;
   private readonly retentionUs: number;
   private nextSweepUs = 0;
-  /** How many of the oldest attempts are past the timeout check (the sweep resumes there). */
-  private timedOutCount = 0;
-  private readonly key = new Uint32Array(10);
+  /** Per table, how many of its oldest attempts are past the timeout check (the sweep resumes there). */
+  private swept4 = 0;
+  private swept6 = 0;
+  /** Scratch keys: `key` for the table lookups, `fullKey` for aliases, `forgetKey` for alias removal during an eviction. */
+  private readonly key = new Uint32Array(FULL_KEY_WORDS);
+  private readonly fullKey = new Uint32Array(FULL_KEY_WORDS);
+  private readonly forgetKey = new Uint32Array(FULL_KEY_WORDS);
   private readonly sourceKey = new Uint32Array(4);
   private readonly targetKey = new Uint32Array(5);
-  /** Separate scratch for alias removal: it can run inside an insert that still needs `key`. */
-  private readonly aliasKey = new Uint32Array(10);
+  private readonly batch: SegmentBatch;
+  /** Hashes of the attempt keys the batch will probe, per table. */
+  private readonly probes4: Uint32Array;
+  private readonly probes6: Uint32Array;
+  /** Written, never read: keeps the compiler from dropping the warming loads as dead. */
+  private warmSink = 0;
 
   constructor(opts: TrackerOptions = DEFAULT_TRACKER_OPTIONS) {
     this.timeoutUs = opts.handshakeTimeoutUs;
     this.retentionUs = opts.handshakeTimeoutUs * RETENTION_TIMEOUTS;
     this.sources = new SourceTable(opts.maxSources);
-    this.attempts = new AttemptTable(opts.maxAttempts);
+    this.maxAttempts = opts.maxAttempts;
+    this.attempts4 = new AttemptTable(V4_KEY_WORDS, opts.maxAttempts);
+    this.attempts6 = new AttemptTable(FULL_KEY_WORDS, opts.maxAttempts);
     this.targets = new TargetTable(opts.maxTargets);
-    this.attempts.onEvicting = (slot) => this.evictAttempt(slot);
+    const n = opts.segmentBatch;
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`segment batch ${n} must be a positive integer`);
+    this.batch = new SegmentBatch(n);
+    this.probes4 = new Uint32Array(2 * n);
+    this.probes6 = new Uint32Array(2 * n);
   }
 
   setEvents(events: TrackerEvents): void {
     this.events = events;
   }
 
-  /** Feed one decoded TCP segment. */
-  onSegment(v: PacketView, tsUs: number): void {
-    if (tsUs > this.nowUs) this.nowUs = tsUs;
-    if (this.nowUs >= this.nextSweepUs) this.sweep();
-    const flags = v.flags;
-    if (flags & TCP_SYN) {
-      if (flags & TCP_ACK) this.onSynAck(v);
-      else this.onSyn(v);
-    } else if (flags & TCP_RST) {
-      this.totals.rst++;
-      this.onRst(v);
-    } else if (flags & TCP_ACK) {
-      this.onAck(v);
-    }
+  /** Attempts held now, both tables. */
+  get attemptCount(): number {
+    return this.attempts4.size + this.attempts6.size;
   }
 
-  /** Advance packet time without a segment (live mode's idle ticks, end of capture). */
+  /** The view to decode the next segment into; `commit` enqueues it (else it is reused). */
+  segmentView(): PacketView {
+    return this.batch.views[this.batch.n];
+  }
+
+  /** Enqueue the segment decoded into segmentView(), seen at `tsUs`. */
+  commit(tsUs: number): void {
+    const b = this.batch;
+    const i = b.n++;
+    const v = b.views[i];
+    b.tsUs[i] = tsUs;
+    b.v4[i] = isMappedV4(v.src) && isMappedV4(v.dst) ? 1 : 0;
+    if (b.n === b.capacity) this.flush();
+  }
+
+  /** Feed one decoded TCP segment (its tracked fields are copied: the view may be reused at once). */
+  onSegment(v: PacketView, tsUs: number): void {
+    copyTrackedFields(v, this.segmentView());
+    this.commit(tsUs);
+  }
+
+  /** Process every buffered segment (see the file contract). */
+  flush(): void {
+    const b = this.batch;
+    const n = b.n;
+    if (n === 0) return;
+    this.hashProbes(b, n);
+    this.warmSink ^= this.attempts4.warm(this.probes4, b.probes4) ^ this.attempts6.warm(this.probes6, b.probes6);
+    const views = b.views;
+    for (let i = 0; i < n; i++) {
+      const at = b.v4[i] === 1 ? this.attempts4 : this.attempts6;
+      this.process(views[i], b.tsUs[i], at, b.hash[i], b.hash2[i]);
+    }
+    b.n = 0;
+  }
+
+  /** Advance packet time without a segment (live mode's idle ticks, end of capture); flushes first. */
   advanceTo(nowUs: number): void {
+    this.flush();
     if (nowUs > this.nowUs) this.nowUs = nowUs;
     if (this.nowUs >= this.nextSweepUs) this.sweep();
   }
 
-  private onSyn(v: PacketView): void {
+  /**
+   * Hash, per buffered segment, the attempt key it looks up first: the client-side key, and for a
+   * RST+ACK the server-side one too (hash2). Collect them per table for warm().
+   */
+  private hashProbes(b: SegmentBatch, n: number): void {
+    const key = this.key;
+    const views = b.views;
+    let k4 = 0;
+    let k6 = 0;
+    for (let i = 0; i < n; i++) {
+      const v = views[i];
+      const flags = v.flags;
+      const at = b.v4[i] === 1 ? this.attempts4 : this.attempts6;
+      let h = 0;
+      let h2 = 0;
+      if (flags & TCP_SYN) {
+        if (flags & TCP_ACK) fillKey(at, key, v.dst, v.src, v.dport, v.sport, (v.ack - 1) >>> 0);
+        else fillKey(at, key, v.src, v.dst, v.sport, v.dport, v.seq);
+        h = at.hashKey(key);
+      } else if (flags & (TCP_RST | TCP_ACK)) {
+        fillKey(at, key, v.src, v.dst, v.sport, v.dport, (v.seq - 1) >>> 0);
+        h = at.hashKey(key);
+        if ((flags & (TCP_RST | TCP_ACK)) === (TCP_RST | TCP_ACK)) {
+          fillKey(at, key, v.dst, v.src, v.dport, v.sport, (v.ack - 1) >>> 0);
+          h2 = at.hashKey(key);
+        }
+      } else {
+        continue;
+      }
+      b.hash[i] = h;
+      b.hash2[i] = h2;
+      if (at === this.attempts4) {
+        this.probes4[k4++] = h;
+        if (h2 !== 0) this.probes4[k4++] = h2;
+      } else {
+        this.probes6[k6++] = h;
+        if (h2 !== 0) this.probes6[k6++] = h2;
+      }
+    }
+    b.probes4 = k4;
+    b.probes6 = k6;
+  }
+
+  /** One segment; `h` (and `h2`) are the hashes hashProbes computed for its lookups. */
+  private process(v: PacketView, tsUs: number, at: AttemptTable, h: number, h2: number): void {
+    if (tsUs > this.nowUs) this.nowUs = tsUs;
+    if (this.nowUs >= this.nextSweepUs) this.sweep();
+    const flags = v.flags;
+    if (flags & TCP_SYN) {
+      if (flags & TCP_ACK) this.onSynAck(v, at, h);
+      else this.onSyn(v, at, h);
+    } else if (flags & TCP_RST) {
+      this.totals.rst++;
+      this.onRst(v, at, h, h2);
+    } else if (flags & TCP_ACK) {
+      this.onAck(v, at, h);
+    }
+  }
+
+  private onSyn(v: PacketView, at: AttemptTable, h: number): void {
     const t = this.totals;
     t.synOnly++;
     const now = this.nowUs;
     const key = this.key;
-    fillKey(key, v.src, v.dst, v.sport, v.dport, v.seq);
-    const at = this.attempts;
-    const h = at.hashKey(key);
+    fillKey(at, key, v.src, v.dst, v.sport, v.dport, v.seq);
     const existing = at.find(key, h);
 
     const src = this.sourceSlot(v.src);
@@ -155,16 +279,24 @@ export class HandshakeTracker {
       return;
     }
 
-    const a = at.insert(key, h);
-    at.setFirstUs(a, now);
+    // Evicting ends an old attempt (its source's counts change) but never removes a source: `src` stays valid.
+    if (this.attemptCount === this.maxAttempts) this.evictOldestAttempt();
+    this.startAttempt(v, at, h, src);
+  }
+
+  private startAttempt(v: PacketView, at: AttemptTable, h: number, src: number): void {
+    const t = this.totals;
+    const now = this.nowUs;
+    const a = at.insert(this.key, h, now);
     at.setStatus(a, OPEN);
     t.attempts++;
     if (v.payloadLen > 0) {
       t.synWithData++;
       at.setSynLen(a, v.payloadLen);
-      this.addAlias(a, v.payloadLen);
+      this.addAlias(at, a, v);
     }
 
+    const sources = this.sources;
     sources.attempts[src]++;
     sources.halfOpen[src]++;
     sources.notePort(src, v.dport);
@@ -179,81 +311,80 @@ export class HandshakeTracker {
     this.events.onSyn(src, target, true, now);
   }
 
-  private onSynAck(v: PacketView): void {
+  private onSynAck(v: PacketView, at: AttemptTable, h: number): void {
     this.totals.synAck++;
     // The SYN-ACK travels server -> client and acknowledges the client's ISN + 1 (+ SYN data).
-    const a = this.findAttempt(v.dst, v.src, v.dport, v.sport, v.ack);
+    const a = this.findAttempt(at, v.dst, v.src, v.dport, v.sport, v.ack, h);
     if (a === NONE) {
       this.totals.unsolicitedSynAck++;
       this.events.onUnsolicitedSynAck(v, this.nowUs);
       return;
     }
-    const at = this.attempts;
     const st = at.status(a);
     if (st & COMPLETED) return;
     at.setStatus(a, st | SYNACKED);
     at.setSynAck(a, v.seq, v.ack, v.payloadLen);
   }
 
-  private onAck(v: PacketView): void {
+  private onAck(v: PacketView, at: AttemptTable, h: number): void {
     // A final ACK travels client -> server with seq = what the SYN-ACK acknowledged.
-    const a = this.findAttempt(v.src, v.dst, v.sport, v.dport, v.seq);
+    const a = this.findAttempt(at, v.src, v.dst, v.sport, v.dport, v.seq, h);
     if (a === NONE) return;
-    const at = this.attempts;
     const st = at.status(a);
     if (!(st & SYNACKED) || st & COMPLETED || at.synAckAck(a) !== v.seq) return;
     const expect = (at.synAckSeq(a) + 1) >>> 0;
-    if (v.ack === expect || v.ack === ((expect + at.synAckLen(a)) >>> 0)) this.complete(a);
+    if (v.ack === expect || v.ack === ((expect + at.synAckLen(a)) >>> 0)) this.complete(at, a);
   }
 
-  private onRst(v: PacketView): void {
+  private onRst(v: PacketView, at: AttemptTable, h: number, h2: number): void {
     // From the client: seq = ISN + 1 (after a SYN-ACK, or an abort). From the server (port
     // closed, or refusing): RST+ACK acknowledging ISN + 1.
-    let a = this.findAttempt(v.src, v.dst, v.sport, v.dport, v.seq);
+    let a = this.findAttempt(at, v.src, v.dst, v.sport, v.dport, v.seq, h);
     if (a !== NONE) {
-      if (this.endIncomplete(a)) this.totals.clientResets++;
+      if (this.endIncomplete(at, a)) this.totals.clientResets++;
       return;
     }
     if (!(v.flags & TCP_ACK)) return;
-    a = this.findAttempt(v.dst, v.src, v.dport, v.sport, v.ack);
-    if (a !== NONE && this.endIncomplete(a)) this.totals.serverResets++;
+    a = this.findAttempt(at, v.dst, v.src, v.dport, v.sport, v.ack, h2);
+    if (a !== NONE && this.endIncomplete(at, a)) this.totals.serverResets++;
   }
 
-  /** The attempt whose "acknowledged value" (ISN + 1, or ISN + 1 + SYN data) is `acked`. */
-  private findAttempt(client: Uint32Array, server: Uint32Array, cport: number, sport: number, acked: number): number {
+  /**
+   * The attempt whose "acknowledged value" (ISN + 1, or ISN + 1 + SYN data) is `acked`; `h` is
+   * the hash of its key with ISN = acked - 1.
+   */
+  private findAttempt(at: AttemptTable, client: Uint32Array, server: Uint32Array, cport: number, sport: number, acked: number, h: number): number {
     const key = this.key;
-    fillKey(key, client, server, cport, sport, (acked - 1) >>> 0);
-    const at = this.attempts;
-    const a = at.find(key, at.hashKey(key));
+    fillKey(at, key, client, server, cport, sport, (acked - 1) >>> 0);
+    const a = at.find(key, h);
     if (a !== NONE || this.aliases.size === 0) return a;
     const al = this.aliases;
-    const alias = al.find(key, al.hashKey(key));
+    const full = this.fullKey;
+    fillKey6(full, client, server, cport, sport, (acked - 1) >>> 0);
+    const alias = al.find(full, al.hashKey(full));
     if (alias === NONE) return NONE;
-    key[KEY_ISN] = al.isn[alias];
+    key[at.keyIsn] = al.isn[alias];
     return at.find(key, at.hashKey(key));
   }
 
-  private addAlias(a: number, payloadLen: number): void {
-    const at = this.attempts;
-    const key = this.key; // still holds this attempt's key
-    const isn = key[KEY_ISN];
-    key[KEY_ISN] = (isn + payloadLen) >>> 0;
+  /** A SYN with data: map ISN + len back to the ISN (findAttempt looks up acknowledged - 1). */
+  private addAlias(at: AttemptTable, a: number, v: PacketView): void {
+    const full = this.fullKey;
+    fillKey6(full, v.src, v.dst, v.sport, v.dport, (v.seq + v.payloadLen) >>> 0);
     const al = this.aliases;
-    const h = al.hashKey(key);
-    if (al.find(key, h) === NONE) {
-      const s = al.insert(key, h);
-      al.isn[s] = isn;
+    const h = al.hashKey(full);
+    if (al.find(full, h) === NONE) {
+      const s = al.insert(full, h);
+      al.isn[s] = v.seq;
       at.setStatus(a, at.status(a) | HAS_ALIAS);
     }
-    key[KEY_ISN] = isn;
   }
 
-  private complete(a: number): void {
-    const at = this.attempts;
+  private complete(at: AttemptTable, a: number): void {
     const st = at.status(a);
     at.setStatus(a, (st & ~(OPEN | ENDED_INCOMPLETE)) | COMPLETED);
     this.totals.completed++;
-    const src = this.findSourceOfAttempt(a);
+    const src = this.findSourceOfAttempt(at, a);
     if (src !== NONE) {
       const s = this.sources;
       s.completed[src]++;
@@ -261,18 +392,17 @@ export class HandshakeTracker {
       if (st & ENDED_INCOMPLETE) s.incomplete[src]--;
     }
     if (st & ENDED_INCOMPLETE) this.totals.lateCompletions++;
-    const target = this.findTargetOfAttempt(a);
+    const target = this.findTargetOfAttempt(at, a);
     if (target !== NONE) this.targets.completed[target]++;
     this.events.onAttemptEnd(src, true, this.nowUs);
   }
 
   /** End an open attempt as incomplete; false when it was not open. */
-  private endIncomplete(a: number): boolean {
-    const at = this.attempts;
+  private endIncomplete(at: AttemptTable, a: number): boolean {
     const st = at.status(a);
     if (!(st & OPEN)) return false;
     at.setStatus(a, (st & ~OPEN) | ENDED_INCOMPLETE);
-    const src = this.findSourceOfAttempt(a);
+    const src = this.findSourceOfAttempt(at, a);
     if (src !== NONE) {
       const s = this.sources;
       s.halfOpen[src]--;
@@ -282,40 +412,74 @@ export class HandshakeTracker {
     return true;
   }
 
-  private evictAttempt(a: number): void {
-    if (this.endIncomplete(a)) this.totals.evictedOpen++;
-    this.forgetAttempt(a);
+  /** The table whose oldest attempt is the older (ties: IPv4), or null when both are empty. */
+  private olderHead(): AttemptTable | null {
+    const a4 = this.attempts4;
+    const a6 = this.attempts6;
+    if (a4.size === 0) return a6.size === 0 ? null : a6;
+    if (a6.size === 0) return a4;
+    return a6.firstUs[a6.head] < a4.firstUs[a4.head] ? a6 : a4;
   }
 
-  /** Bookkeeping before an attempt's slot goes away (retention or eviction). */
-  private forgetAttempt(a: number): void {
-    if (this.timedOutCount > 0) this.timedOutCount--; // `a` is the oldest: it was past the cursor
-    const at = this.attempts;
+  /** The budget is full: end the oldest attempt of either table if still open, and drop it. */
+  private evictOldestAttempt(): void {
+    const at = this.olderHead()!;
+    const a = at.head;
+    this.attemptEvictions++;
+    if (this.endIncomplete(at, a)) this.totals.evictedOpen++;
+    this.forgetOldest(at);
+  }
+
+  /** Bookkeeping, then removal, of a table's oldest attempt (retention or eviction). */
+  private forgetOldest(at: AttemptTable): void {
+    const a = at.head;
+    // `a` is the oldest: if the sweep had passed it, the cursor moves back by one.
+    if (at === this.attempts4) { if (this.swept4 > 0) this.swept4--; } else if (this.swept6 > 0) this.swept6--;
     if (at.status(a) & HAS_ALIAS) {
-      const key = this.aliasKey;
-      for (let i = 0; i < ATTEMPT_KEY_WORDS; i++) key[i] = at.keyWord(a, i);
-      key[KEY_ISN] = (key[KEY_ISN] + at.synLen(a)) >>> 0;
+      const key = this.forgetKey;
+      const c = this.sourceKey;
+      const s = this.fullKey;
+      at.addressOf(a, 0, c);
+      at.addressOf(a, 1, s);
+      const ports = at.keyWord(a, at.keyPorts);
+      fillKey6(key, c, s, ports >>> 16, ports & 0xffff, (at.keyWord(a, at.keyIsn) + at.synLen(a)) >>> 0);
       const al = this.aliases;
-      const s = al.find(key, al.hashKey(key));
-      if (s !== NONE) al.remove(s);
+      const slot = al.find(key, al.hashKey(key));
+      if (slot !== NONE) al.remove(slot);
     }
+    at.removeOldest();
+  }
+
+  /** The next attempt, in first-SYN order across both tables, whose timeout check is due, or null. */
+  private nextToTimeOut(): AttemptTable | null {
+    const a4 = this.attempts4;
+    const a6 = this.attempts6;
+    const c4 = a4.slotAt(this.swept4);
+    const c6 = a6.slotAt(this.swept6);
+    const limit = this.nowUs - this.timeoutUs;
+    const due4 = c4 !== NONE && a4.firstUs[c4] <= limit;
+    const due6 = c6 !== NONE && a6.firstUs[c6] <= limit;
+    if (due4 && due6) return a6.firstUs[c6] < a4.firstUs[c4] ? a6 : a4;
+    return due4 ? a4 : due6 ? a6 : null;
   }
 
   private sweep(): void {
     const now = this.nowUs;
     this.nextSweepUs = now + SWEEP_INTERVAL_US;
-    const at = this.attempts;
-    // Time out open attempts, oldest first; timedOutCount remembers where the last sweep stopped.
-    for (let c = at.slotAt(this.timedOutCount); c !== NONE && at.firstUs(c) + this.timeoutUs <= now; c = at.slotAt(this.timedOutCount)) {
-      if (this.endIncomplete(c)) this.totals.timedOut++;
-      this.timedOutCount++;
+    // Time out open attempts, oldest first; the swept counts remember where the last sweep stopped.
+    for (let at = this.nextToTimeOut(); at !== null; at = this.nextToTimeOut()) {
+      if (at === this.attempts4) {
+        if (this.endIncomplete(at, at.slotAt(this.swept4))) this.totals.timedOut++;
+        this.swept4++;
+      } else {
+        if (this.endIncomplete(at, at.slotAt(this.swept6))) this.totals.timedOut++;
+        this.swept6++;
+      }
     }
     // Drop ended attempts whose retention ran out.
-    while (at.size > 0 && at.firstUs(at.head) + this.retentionUs <= now) {
-      const o = at.head;
-      if (at.status(o) & OPEN && this.endIncomplete(o)) this.totals.timedOut++;
-      this.forgetAttempt(o);
-      at.removeOldest();
+    for (let at = this.olderHead(); at !== null && at.firstUs[at.head] + this.retentionUs <= now; at = this.olderHead()) {
+      if (at.status(at.head) & OPEN && this.endIncomplete(at, at.head)) this.totals.timedOut++;
+      this.forgetOldest(at);
     }
     this.events.onTime(now);
   }
@@ -335,25 +499,82 @@ export class HandshakeTracker {
     return slot;
   }
 
-  private findSourceOfAttempt(a: number): number {
+  private findSourceOfAttempt(at: AttemptTable, a: number): number {
     const k = this.sourceKey;
-    const at = this.attempts;
-    k[0] = at.keyWord(a, 0); k[1] = at.keyWord(a, 1); k[2] = at.keyWord(a, 2); k[3] = at.keyWord(a, 3);
+    at.addressOf(a, 0, k);
     return this.sources.find(k, this.sources.hashKey(k));
   }
 
-  private findTargetOfAttempt(a: number): number {
+  private findTargetOfAttempt(at: AttemptTable, a: number): number {
     const k = this.targetKey;
-    const at = this.attempts;
-    k[0] = at.keyWord(a, 4); k[1] = at.keyWord(a, 5); k[2] = at.keyWord(a, 6); k[3] = at.keyWord(a, 7);
-    k[4] = at.keyWord(a, KEY_PORTS) & 0xffff;
+    at.addressOf(a, 1, k);
+    k[4] = at.keyWord(a, at.keyPorts) & 0xffff;
     return this.targets.find(k, this.targets.hashKey(k));
   }
 }
 
-function fillKey(key: Uint32Array, client: Uint32Array, server: Uint32Array, cport: number, sport: number, isn: number): void {
+/**
+ * Fill `key` in `at`'s layout from two four-word addresses: one word per address for the IPv4
+ * table (the mapped word), four for the other.
+ */
+function fillKey(at: AttemptTable, key: Uint32Array, client: Uint32Array, server: Uint32Array, cport: number, sport: number, isn: number): void {
+  if (at.addressWords === 1) {
+    key[0] = client[3];
+    key[1] = server[3];
+    key[2] = ((cport << 16) | sport) >>> 0;
+    key[3] = isn;
+  } else {
+    fillKey6(key, client, server, cport, sport, isn);
+  }
+}
+
+/** The full (four words per address) key layout: the IPv6 table's, and the alias table's. */
+function fillKey6(key: Uint32Array, client: Uint32Array, server: Uint32Array, cport: number, sport: number, isn: number): void {
   key[0] = client[0]; key[1] = client[1]; key[2] = client[2]; key[3] = client[3];
   key[4] = server[0]; key[5] = server[1]; key[6] = server[2]; key[7] = server[3];
-  key[KEY_PORTS] = ((cport << 16) | sport) >>> 0;
-  key[KEY_ISN] = isn;
+  key[8] = ((cport << 16) | sport) >>> 0;
+  key[9] = isn;
+}
+
+/** The fields the tracker and its events read. */
+function copyTrackedFields(from: PacketView, to: PacketView): void {
+  to.ipVersion = from.ipVersion;
+  to.src.set(from.src);
+  to.dst.set(from.dst);
+  to.ipProto = from.ipProto;
+  to.sport = from.sport;
+  to.dport = from.dport;
+  to.seq = from.seq;
+  to.ack = from.ack;
+  to.flags = from.flags;
+  to.tcpHeaderLen = from.tcpHeaderLen;
+  to.payloadLen = from.payloadLen;
+  to.truncated = from.truncated;
+}
+
+/**
+ * Segments waiting to be processed: one PacketView each (the decoder writes into them), their
+ * packet times, which attempt table each belongs to, and the hashes of their lookups.
+ */
+class SegmentBatch {
+  readonly capacity: number;
+  n = 0;
+  /** Probe hashes collected per table by the last hashProbes. */
+  probes4 = 0;
+  probes6 = 0;
+  readonly views: PacketView[] = [];
+  readonly tsUs: Float64Array;
+  /** 1: both addresses IPv4-mapped (the IPv4 attempt table). */
+  readonly v4: Uint8Array;
+  readonly hash: Uint32Array;
+  readonly hash2: Uint32Array;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    for (let i = 0; i < capacity; i++) this.views.push(new PacketView());
+    this.tsUs = new Float64Array(capacity);
+    this.v4 = new Uint8Array(capacity);
+    this.hash = new Uint32Array(capacity);
+    this.hash2 = new Uint32Array(capacity);
+  }
 }

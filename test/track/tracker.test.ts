@@ -18,6 +18,7 @@ function run(segs: Seg[], opts = DEFAULT_TRACKER_OPTIONS, stepUs = 1000) {
   t.setEvents(ev);
   let ts = 1_700_000_000_000_000;
   for (const s of segs) t.onSegment(viewOf(s), (ts += stepUs));
+  t.flush();
   return { t, ev };
 }
 
@@ -120,6 +121,7 @@ test('an unanswered attempt times out after the handshake timeout, in packet tim
   assert.deepEqual(source(t, C), { syn: 1, attempts: 1, completed: 0, incomplete: 1, halfOpen: 0 });
   // A late retransmission of the same SYN is still the same attempt.
   t.onSegment(viewOf({ src: C, dst: S, sport: 1, dport: 80, flags: SYN, seq: 1 }), t0 + 6e6);
+  t.flush();
   assert.equal(t.totals.attempts, 1);
 });
 
@@ -134,6 +136,7 @@ test('a completion after the timeout still counts and corrects the source', () =
   t.advanceTo(t0 + 1.5e6);
   assert.equal(t.totals.timedOut, 1);
   t.onSegment(viewOf(ack), t0 + 1.6e6);
+  t.flush();
   assert.equal(t.totals.completed, 1);
   assert.equal(t.totals.lateCompletions, 1);
   assert.deepEqual(source(t, C), { syn: 1, attempts: 1, completed: 1, incomplete: 0, halfOpen: 0 });
@@ -150,9 +153,11 @@ test('the tables stay bounded under a million distinct sources, and evictions ar
     v.seq = i;
     t.onSegment(v, (ts += 1));
   }
+  t.flush();
   assert.equal(t.totals.attempts, 1_000_000);
   assert.equal(t.sources.size, 4096);
-  assert.equal(t.attempts.size, 8192);
+  assert.equal(t.attemptCount, 8192);
+  assert.equal(t.attemptEvictions, 1_000_000 - 8192);
   assert.equal(t.sources.evictions, 1_000_000 - 4096);
   assert.equal(t.totals.evictedOpen, 1_000_000 - 8192);
 });
@@ -160,4 +165,40 @@ test('the tables stay bounded under a million distinct sources, and evictions ar
 test('IPv6 handshakes are tracked like IPv4 ones', () => {
   const { t } = run(handshake('2001:db8::10', '2001:db8::1', 50000, 443, 0xfffffffe, 0xffffffff));
   assert.equal(t.totals.completed, 1, 'sequence numbers wrap at 2^32');
+});
+
+test('IPv4 and IPv6 attempts share one budget: the oldest of either is evicted first', () => {
+  const opts = { ...DEFAULT_TRACKER_OPTIONS, maxAttempts: 3 };
+  const t = new HandshakeTracker(opts);
+  const ev = new Events();
+  t.setEvents(ev);
+  const ts0 = 1_700_000_000_000_000;
+  const syn = (src: string, dst: string, isn: number) => ({ src, dst, sport: 40000, dport: 80, flags: SYN, seq: isn });
+  t.onSegment(viewOf(syn(C, S, 1)), ts0); // oldest: IPv4
+  t.onSegment(viewOf(syn('2001:db8::10', '2001:db8::1', 2)), ts0 + 1);
+  t.onSegment(viewOf(syn(C, S, 3)), ts0 + 2);
+  t.onSegment(viewOf(syn('2001:db8::10', '2001:db8::1', 4)), ts0 + 3); // evicts ISN 1 (IPv4)
+  t.onSegment(viewOf(syn('2001:db8::11', '2001:db8::1', 5)), ts0 + 4); // evicts ISN 2 (IPv6)
+  t.flush();
+  assert.equal(t.attemptCount, 3);
+  assert.equal(t.attempts4.size, 1);
+  assert.equal(t.attempts6.size, 2);
+  assert.equal(t.attemptEvictions, 2);
+  assert.equal(t.totals.evictedOpen, 2);
+  assert.deepEqual(source(t, C), { syn: 2, attempts: 2, completed: 0, incomplete: 1, halfOpen: 1 });
+  assert.deepEqual(source(t, '2001:db8::10'), { syn: 2, attempts: 2, completed: 0, incomplete: 1, halfOpen: 1 });
+  // The survivors are still found: a SYN-ACK for ISN 3 (IPv4) and ISN 4 (IPv6) is solicited.
+  t.onSegment(viewOf({ src: S, dst: C, sport: 80, dport: 40000, flags: SYNACK, seq: 9, ack: 4 }), ts0 + 5);
+  t.onSegment(viewOf({ src: '2001:db8::1', dst: '2001:db8::10', sport: 80, dport: 40000, flags: SYNACK, seq: 9, ack: 5 }), ts0 + 6);
+  t.flush();
+  assert.equal(t.totals.unsolicitedSynAck, 0);
+});
+
+test('an IPv6 packet between IPv4-mapped addresses is the same attempt as its IPv4 form', () => {
+  const { t } = run([
+    { src: C, dst: S, sport: 40000, dport: 80, flags: SYN, seq: 7 },
+    { src: `::ffff:${C}`, dst: `::ffff:${S}`, sport: 40000, dport: 80, flags: SYN, seq: 7 },
+  ]);
+  assert.equal(t.totals.attempts, 1);
+  assert.equal(t.totals.synRetransmits, 1);
 });
