@@ -24,15 +24,27 @@ const MAX_ENTRIES = 1 << 14;
 const TOP_N = 5;
 
 /** Counts per key within the current span (stamped, so a new span needs no clearing). */
-class SpanCounter extends FlowTable {
-  count = new Float64Array(this.capacity);
-  stamp = new Uint32Array(this.capacity);
+class SpanCounter {
+  readonly table: FlowTable;
+  count: Float64Array;
+  stamp: Uint32Array;
+
+  constructor(keyWords: number, maxEntries: number) {
+    this.table = new FlowTable(keyWords, maxEntries, { grow: (n) => this.growValues(n), evict() {} });
+    this.count = new Float64Array(this.table.capacity);
+    this.stamp = new Uint32Array(this.table.capacity);
+  }
 
   add(key: Uint32Array, stamp: number): void {
-    const h = this.hashKey(key);
-    let s = this.find(key, h);
-    if (s === -1) s = this.insert(key, h);
-    else this.touch(s);
+    const t = this.table;
+    const h = t.hashKey(key);
+    let s = t.find(key, h);
+    if (s === -1) {
+      s = t.insert(key, h);
+      this.stamp[s] = stamp - 1; // a reused slot's old stamp must not match: the count restarts below
+    } else {
+      t.touch(s);
+    }
     if (this.stamp[s] !== stamp) {
       this.stamp[s] = stamp;
       this.count[s] = 0;
@@ -40,7 +52,7 @@ class SpanCounter extends FlowTable {
     this.count[s]++;
   }
 
-  protected override growValues(n: number): void {
+  private growValues(n: number): void {
     this.count = resized(this.count, n);
     this.stamp = resized(this.stamp, n);
   }
@@ -116,9 +128,9 @@ export class BackscatterDetector {
   private topReflectors(): AddressCount[] {
     const r = this.reflectors;
     const top: AddressCount[] = [];
-    r.forEachOldestFirst((s) => {
+    r.table.forEachOldestFirst((s) => {
       if (r.stamp[s] !== this.stamp) return;
-      top.push({ ip: wordsToIp(r.keys, s * 4), count: r.count[s] });
+      top.push({ ip: wordsToIp(r.table.keys, s * 4), count: r.count[s] });
     });
     top.sort((a, b) => b.count - a.count || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
     return top.slice(0, TOP_N);
@@ -127,9 +139,9 @@ export class BackscatterDetector {
   private topVictims(): Endpoint[] {
     const v = this.victims;
     const top: Endpoint[] = [];
-    v.forEachOldestFirst((s) => {
+    v.table.forEachOldestFirst((s) => {
       if (v.stamp[s] !== this.stamp) return;
-      top.push({ ip: wordsToIp(v.keys, s * 5), port: v.keys[s * 5 + 4], attempts: v.count[s] });
+      top.push({ ip: wordsToIp(v.table.keys, s * 5), port: v.table.keys[s * 5 + 4], attempts: v.count[s] });
     });
     top.sort(byAttemptsThenAddress);
     return top.slice(0, TOP_N);

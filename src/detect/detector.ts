@@ -143,7 +143,7 @@ export class Detector implements TrackerEvents {
   refreshAll(): void {
     const s = this.sources;
     for (const f of this.flagged) {
-      const slot = s.find(f.words, s.hashKey(f.words));
+      const slot = s.table.find(f.words, s.table.hashKey(f.words));
       if (slot >= 0 && s.flaggedUs[slot] === f.flaggedUs) this.refresh(f, slot);
     }
   }
@@ -159,8 +159,8 @@ export class Detector implements TrackerEvents {
     const reason = classify(ports, attempts, o.scanPorts);
     s.flaggedUs[src] = tsUs;
     s.lastActivityUs[src] = tsUs;
-    const base = src * s.keyWords;
-    const words = s.keys.slice(base, base + 4);
+    const base = src * s.table.keyWords;
+    const words = s.table.keys.slice(base, base + 4);
     const f: FlaggedSource = {
       ip: wordsToIp(words),
       family: familyOf(words),
@@ -185,10 +185,10 @@ export class Detector implements TrackerEvents {
   private flaggedBySlot(slot: number): FlaggedSource | undefined {
     const s = this.sources;
     const flaggedUs = s.flaggedUs[slot];
-    const base = slot * s.keyWords;
+    const base = slot * s.table.keyWords;
     return this.flagged.find((f) => f.flaggedUs === flaggedUs &&
-      f.words[0] === s.keys[base] && f.words[1] === s.keys[base + 1] &&
-      f.words[2] === s.keys[base + 2] && f.words[3] === s.keys[base + 3]);
+      f.words[0] === s.table.keys[base] && f.words[1] === s.table.keys[base + 1] &&
+      f.words[2] === s.table.keys[base + 2] && f.words[3] === s.table.keys[base + 3]);
   }
 
   private refresh(f: FlaggedSource | undefined, slot: number): void {

@@ -195,12 +195,12 @@ export class FloodDetector {
   private topTargets(): Endpoint[] {
     const t = this.targets;
     const top: Endpoint[] = [];
-    t.forEachOldestFirst((s) => {
+    t.table.forEachOldestFirst((s) => {
       if (t.spanStamp[s] !== this.stamp) return;
       const n = t.spanAttempts[s];
       if (top.length === TOP_N && n <= top[TOP_N - 1].attempts) return;
-      const base = s * t.keyWords;
-      top.push({ ip: wordsToIp(t.keys, base), port: t.keys[base + 4], attempts: n });
+      const base = s * t.table.keyWords;
+      top.push({ ip: wordsToIp(t.table.keys, base), port: t.table.keys[base + 4], attempts: n });
       top.sort(byAttemptsThenAddress);
       if (top.length > TOP_N) top.pop();
     });
@@ -210,11 +210,11 @@ export class FloodDetector {
   private topSources(): AddressCount[] {
     const s = this.sources;
     const top: AddressCount[] = [];
-    s.forEachOldestFirst((slot) => {
+    s.table.forEachOldestFirst((slot) => {
       if (s.lastUs[slot] < this.spanStartUs) return;
       const n = s.attempts[slot] - s.completed[slot];
       if (n <= 0 || (top.length === TOP_N && n <= top[TOP_N - 1].count)) return;
-      top.push({ ip: wordsToIp(s.keys, slot * s.keyWords), count: n });
+      top.push({ ip: wordsToIp(s.table.keys, slot * s.table.keyWords), count: n });
       top.sort((a, b) => b.count - a.count || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
       if (top.length > TOP_N) top.pop();
     });

@@ -197,6 +197,6 @@ function counters(p: Pipeline, c: LiveCapture): Record<string, unknown> {
   return {
     packets: c.packets, tcpSegments: p.counters.tcpSegments, synOnly: t.synOnly, synAck: t.synAck,
     attempts: t.attempts, completed: t.completed, flagged: p.detector.flagged.length, anomalies,
-    evictions: { sources: p.tracker.sources.evictions, attempts: p.tracker.attemptEvictions, targets: p.tracker.targets.evictions },
+    evictions: { sources: p.tracker.sources.table.evictions, attempts: p.tracker.attemptEvictions, targets: p.tracker.targets.table.evictions },
   };
 }

@@ -156,9 +156,9 @@ export function buildReport(
       unknownLinkTypes,
     },
     tables: {
-      sources: { size: tr.sources.size, max: tr.sources.maxCapacity, evictions: tr.sources.evictions },
+      sources: { size: tr.sources.table.size, max: tr.sources.table.maxCapacity, evictions: tr.sources.table.evictions },
       attempts: { size: tr.attemptCount, max: tr.maxAttempts, evictions: tr.attemptEvictions },
-      targets: { size: tr.targets.size, max: tr.targets.maxCapacity, evictions: tr.targets.evictions },
+      targets: { size: tr.targets.table.size, max: tr.targets.table.maxCapacity, evictions: tr.targets.table.evictions },
     },
     sources: sourceReports(p),
     alerts: alerts.map(alertReport),
@@ -186,7 +186,7 @@ function byIp(a: { ip: string }, b: { ip: string }): number {
 function sourceReports(p: Pipeline): SourceReport[] {
   const s = p.tracker.sources;
   const flagged: SourceReport[] = p.detector.flagged.map((f) => {
-    const slot = s.find(f.words, s.hashKey(f.words));
+    const slot = s.table.find(f.words, s.table.hashKey(f.words));
     const live = slot >= 0 && s.flaggedUs[slot] === f.flaggedUs;
     return {
       ip: f.ip,
@@ -204,11 +204,11 @@ function sourceReports(p: Pipeline): SourceReport[] {
   });
   // Top unflagged sources by incomplete attempts. Ranked on numbers (counts, then address
   // words), strings made only for the winners: a spoofed flood ties half a million sources at 1.
-  const top = topSlots(s, TOP_SOURCES, (slot) => (s.flaggedUs[slot] !== 0 ? -1 : s.attempts[slot] - s.completed[slot]),
+  const top = topSlots(s.table, TOP_SOURCES, (slot) => (s.flaggedUs[slot] !== 0 ? -1 : s.attempts[slot] - s.completed[slot]),
     (slot) => s.attempts[slot], SOURCE_KEY_WORDS);
   flagged.sort((a, b) => (a.flaggedAt! < b.flaggedAt! ? -1 : a.flaggedAt! > b.flaggedAt! ? 1 : byIp(a, b)));
   return [...flagged, ...top.map((slot) => ({
-    ip: wordsToIp(s.keys, slot * s.keyWords),
+    ip: wordsToIp(s.table.keys, slot * s.table.keyWords),
     syn: s.syn[slot],
     attempts: s.attempts[slot],
     completed: s.completed[slot],
@@ -251,11 +251,12 @@ function topSlots(t: FlowTable, n: number, primary: (slot: number) => number, se
 
 function targetReports(p: Pipeline): TargetReport[] {
   const t = p.tracker.targets;
-  return topSlots(t, TOP_TARGETS, (slot) => t.attempts[slot], () => 0, TARGET_KEY_WORDS).map((slot) => {
-    const base = slot * t.keyWords;
+  const keys = t.table.keys;
+  return topSlots(t.table, TOP_TARGETS, (slot) => t.attempts[slot], () => 0, TARGET_KEY_WORDS).map((slot) => {
+    const base = slot * t.table.keyWords;
     return {
-      ip: wordsToIp(t.keys, base),
-      port: t.keys[base + 4],
+      ip: wordsToIp(keys, base),
+      port: keys[base + 4],
       attempts: t.attempts[slot],
       completed: t.completed[slot],
       incomplete: t.attempts[slot] - t.completed[slot],

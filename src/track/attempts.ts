@@ -288,14 +288,18 @@ export class AttemptTable {
  * Rare (only SYNs with payload), so it stays small; same key layout as AttemptTable.
  */
 
-export class AliasTable extends FlowTable {
-  isn = new Uint32Array(this.capacity);
+export class AliasTable {
+  /** Alias keys (full layout) and slots; `isn` is indexed by its slots. */
+  readonly table: FlowTable;
+  isn: Uint32Array;
 
   constructor(maxAliases: number) {
-    super(FULL_KEY_WORDS, maxAliases);
-  }
-
-  protected override growValues(n: number): void {
-    this.isn = resized(this.isn, n);
+    this.table = new FlowTable(FULL_KEY_WORDS, maxAliases, {
+      grow: (n) => {
+        this.isn = resized(this.isn, n);
+      },
+      evict() {},
+    });
+    this.isn = new Uint32Array(this.table.capacity);
   }
 }

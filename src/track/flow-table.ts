@@ -4,11 +4,14 @@
  * Contract:
  * - Keys are `keyWords` uint32 words (addresses as four words, ports packed in one, an ISN...).
  *   Callers fill a scratch key, hash it once with `hashKey`, then `find` or `insert`.
- * - A slot index stays valid until that entry is removed or evicted: subclasses keep their values
- *   in typed arrays indexed by slot (a structure of arrays: no object per entry, no GC pressure).
+ * - A slot index stays valid until that entry is removed or evicted: the owner (SourceTable,
+ *   TargetTable, ...) keeps its values in typed arrays indexed by slot (a structure of arrays: no
+ *   object per entry, no GC pressure), resets them after `insert`, and hears of growth and
+ *   evictions through FlowTableHooks.
+ * - Owners hold a FlowTable; none extends it, so its methods always see objects of one shape.
  * - Entries sit in an age list, oldest first. `touch` moves an entry to the newest end (LRU);
  *   a table that never touches is FIFO by insertion. When the table is at `maxCapacity`,
- *   `insert` evicts the oldest entry and calls `onEvict(slot)` before the slot is reused.
+ *   `insert` evicts the oldest entry and calls `hooks.evict(slot)` before the slot is reused.
  * - Storage starts small and doubles up to `maxCapacity`: memory follows what is tracked, and
  *   stays flat (bounded) under a flood of millions of distinct keys.
  * - Chaining, not open addressing, so that slots never move. The hash is seeded per process:
@@ -20,6 +23,15 @@ import { hashWords } from './hash';
 
 const NONE = -1;
 const INITIAL_CAPACITY = 1024;
+
+export interface FlowTableHooks {
+  /** Storage grew to `capacity` slots: resize the value arrays to match (see `resized`). */
+  grow(capacity: number): void;
+  /** The table is full and `slot`, its oldest entry, is about to be evicted. */
+  evict(slot: number): void;
+}
+
+export const NO_HOOKS: FlowTableHooks = { grow() {}, evict() {} };
 
 export class FlowTable {
   readonly keyWords: number;
@@ -43,11 +55,18 @@ export class FlowTable {
   newest = NONE;
   private freeHead = NONE;
   private used = 0; // slots handed out at least once (the rest are implicitly free)
+  private readonly hooks: FlowTableHooks;
+  /** `lookup`'s recent-slot cache: slot + 1 per line, 0 empty (length 0: no cache). */
+  private readonly recent: Int32Array;
+  /** Whether the last `lookup` inserted its key (the owner then resets the slot's values). */
+  inserted = false;
 
-  constructor(keyWords: number, maxCapacity: number) {
+  /** `recentSlots`: lines of lookup's cache (a power of two, or 0 for none). */
+  constructor(keyWords: number, maxCapacity: number, hooks: FlowTableHooks = NO_HOOKS, recentSlots = 0) {
     if (!Number.isInteger(maxCapacity) || maxCapacity < 1) throw new RangeError(`table capacity ${maxCapacity} must be a positive integer`);
     this.keyWords = keyWords;
     this.maxCapacity = maxCapacity;
+    this.hooks = hooks;
     this.capacity = Math.min(INITIAL_CAPACITY, maxCapacity);
     this.keys = new Uint32Array(this.capacity * keyWords);
     this.hashes = new Uint32Array(this.capacity);
@@ -56,6 +75,41 @@ export class FlowTable {
     this.newer = new Int32Array(this.capacity);
     this.bucketMask = bucketCountFor(this.capacity) - 1;
     this.buckets = new Int32Array(this.bucketMask + 1).fill(NONE);
+    this.recent = new Int32Array(recentSlots);
+  }
+
+  /**
+   * The slot of `key`, inserted when absent (then `inserted` is true), and marked most recently
+   * used. `line` (below recentSlots) is the caller's cheap function of the key: the cache line
+   * that remembers its slot. A flood's few sources and targets come back packet after packet, and
+   * a hit skips the hash and the chain walk. A line may point at a slot that was evicted and
+   * reused since: the key comparison catches it (remove() clears its lines).
+   */
+  lookup(key: Uint32Array, line: number): number {
+    const cached = this.recent[line] - 1;
+    if (cached >= 0) {
+      const kw = this.keyWords;
+      const keys = this.keys;
+      const base = cached * kw;
+      let i = 0;
+      while (i < kw && keys[base + i] === key[i]) i++;
+      if (i === kw) {
+        this.inserted = false;
+        this.touch(cached);
+        return cached;
+      }
+    }
+    const h = this.hashKey(key);
+    let s = this.find(key, h);
+    if (s === NONE) {
+      s = this.insert(key, h);
+      this.inserted = true;
+    } else {
+      this.inserted = false;
+      this.touch(s);
+    }
+    this.recent[line] = s + 1;
+    return s;
   }
 
   /** Hash of the first keyWords words of `key` (src/track/hash.ts). */
@@ -87,9 +141,9 @@ export class FlowTable {
         this.grow(Math.min(this.capacity * 2, this.maxCapacity));
       } else {
         const victim = this.oldest;
-        this.onEvict(victim);
+        this.hooks.evict(victim);
         this.evictions++;
-        this.remove(victim);
+        this.unlink(victim); // its slot is reused at once: a stale cache line fails lookup's key check
       }
     }
     let slot: number;
@@ -108,12 +162,18 @@ export class FlowTable {
     this.buckets[b] = slot;
     this.linkNewest(slot);
     this.size++;
-    this.onInsert(slot);
     return slot;
   }
 
   /** Remove an entry (not counted as an eviction). */
   remove(slot: number): void {
+    const recent = this.recent;
+    for (let i = 0; i < recent.length; i++) if (recent[i] === slot + 1) recent[i] = 0;
+    this.unlink(slot);
+  }
+
+  /** Take an entry out of its bucket chain and the age list, and free its slot. */
+  private unlink(slot: number): void {
     const b = this.hashes[slot] & this.bucketMask;
     let cur = this.buckets[b];
     if (cur === slot) {
@@ -145,22 +205,13 @@ export class FlowTable {
     }
   }
 
-  /** Called when an entry is about to be evicted; subclasses finalise its state here. */
-  protected onEvict(_slot: number): void {}
-
-  /** Called after a new entry is inserted; subclasses reset the slot's values here. */
-  protected onInsert(_slot: number): void {}
-
-  /** Called when storage grows; subclasses reallocate their value arrays to `newCapacity`. */
-  protected growValues(_newCapacity: number): void {}
-
   private grow(newCapacity: number): void {
     this.keys = resized(this.keys, newCapacity * this.keyWords);
     this.hashes = resized(this.hashes, newCapacity);
     this.chain = resized(this.chain, newCapacity);
     this.older = resized(this.older, newCapacity);
     this.newer = resized(this.newer, newCapacity);
-    this.growValues(newCapacity);
+    this.hooks.grow(newCapacity);
     this.capacity = newCapacity;
     // Rebuild the buckets from the stored hashes, walking live entries by age.
     this.bucketMask = bucketCountFor(newCapacity) - 1;
@@ -198,7 +249,7 @@ function bucketCountFor(capacity: number): number {
 
 type TypedArray = Uint32Array | Int32Array | Float64Array | Uint8Array | Uint16Array;
 
-/** A copy of `a` with room for `length` elements (used by subclasses for their value arrays). */
+/** A copy of `a` with room for `length` elements (owners' value arrays, on FlowTableHooks.grow). */
 export function resized<T extends TypedArray>(a: T, length: number): T {
   const ctor = a.constructor as new (n: number) => T;
   const b = new ctor(length);

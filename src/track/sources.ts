@@ -9,31 +9,39 @@
 import { FlowTable, resized } from './flow-table';
 
 export const SOURCE_KEY_WORDS = 4;
+const RECENT_SLOTS = 1024;
 
-export class SourceTable extends FlowTable {
+/** The line of FlowTable.lookup's cache for an address (two of its words, Fibonacci-hashed to 10 bits). */
+function recentLine(w1: number, w3: number): number {
+  return Math.imul(w3 ^ (w1 << 7), 0x9e3779b1) >>> 22;
+}
+
+export class SourceTable {
+  /** The addresses (keys), slots and LRU order; the arrays below are indexed by its slots. */
+  readonly table: FlowTable;
   /** SYN packets (retransmissions included). */
-  syn = new Float64Array(this.capacity);
-  attempts = new Float64Array(this.capacity);
-  completed = new Float64Array(this.capacity);
+  syn: Float64Array;
+  attempts: Float64Array;
+  completed: Float64Array;
   /** Attempts that ended without completing: reset, timed out, or evicted while open. */
-  incomplete = new Float64Array(this.capacity);
+  incomplete: Float64Array;
   /** Attempts still open right now (not completed, reset or timed out). */
-  halfOpen = new Int32Array(this.capacity);
-  firstUs = new Float64Array(this.capacity);
-  lastUs = new Float64Array(this.capacity);
+  halfOpen: Int32Array;
+  firstUs: Float64Array;
+  lastUs: Float64Array;
   /** 64-bit linear-counting sketch of destination ports (two words), and the last port seen. */
-  portBitsLo = new Uint32Array(this.capacity);
-  portBitsHi = new Uint32Array(this.capacity);
-  lastPort = new Int32Array(this.capacity);
+  portBitsLo: Uint32Array;
+  portBitsHi: Uint32Array;
+  lastPort: Int32Array;
   /** Incomplete attempts counted in the current and previous detection window. */
-  windowStartUs = new Float64Array(this.capacity);
-  windowCurrent = new Uint32Array(this.capacity);
-  windowPrevious = new Uint32Array(this.capacity);
+  windowStartUs: Float64Array;
+  windowCurrent: Uint32Array;
+  windowPrevious: Uint32Array;
   /** Packet time the source was flagged (0: not flagged; the reason is in the detector's record), the last activity report. */
-  flaggedUs = new Float64Array(this.capacity);
-  lastActivityUs = new Float64Array(this.capacity);
+  flaggedUs: Float64Array;
+  lastActivityUs: Float64Array;
   /** The detector's index of the flagged source's record (-1: not flagged). */
-  flagIndex = new Int32Array(this.capacity);
+  flagIndex: Int32Array;
 
   /** Flagged sources evicted from the table (they had gone quiet for longest). */
   flaggedEvictions = 0;
@@ -41,10 +49,40 @@ export class SourceTable extends FlowTable {
   onFlaggedEvict: ((slot: number) => void) | null = null;
 
   constructor(maxSources: number) {
-    super(SOURCE_KEY_WORDS, maxSources);
+    this.table = new FlowTable(SOURCE_KEY_WORDS, maxSources, {
+      grow: (n) => this.growValues(n),
+      evict: (slot) => this.onEvict(slot),
+    }, RECENT_SLOTS);
+    const c = this.table.capacity;
+    this.syn = new Float64Array(c);
+    this.attempts = new Float64Array(c);
+    this.completed = new Float64Array(c);
+    this.incomplete = new Float64Array(c);
+    this.halfOpen = new Int32Array(c);
+    this.firstUs = new Float64Array(c);
+    this.lastUs = new Float64Array(c);
+    this.portBitsLo = new Uint32Array(c);
+    this.portBitsHi = new Uint32Array(c);
+    this.lastPort = new Int32Array(c);
+    this.windowStartUs = new Float64Array(c);
+    this.windowCurrent = new Uint32Array(c);
+    this.windowPrevious = new Uint32Array(c);
+    this.flaggedUs = new Float64Array(c);
+    this.lastActivityUs = new Float64Array(c);
+    this.flagIndex = new Int32Array(c);
   }
 
-  protected override onInsert(s: number): void {
+  /** The address's slot, inserted (firstUs = nowUs) if new, and marked most recently used. */
+  lookup(addr: Uint32Array, nowUs: number): number {
+    const s = this.table.lookup(addr, recentLine(addr[1], addr[3]));
+    if (this.table.inserted) {
+      this.reset(s);
+      this.firstUs[s] = nowUs;
+    }
+    return s;
+  }
+
+  private reset(s: number): void {
     this.syn[s] = 0;
     this.attempts[s] = 0;
     this.completed[s] = 0;
@@ -63,14 +101,14 @@ export class SourceTable extends FlowTable {
     this.flagIndex[s] = -1;
   }
 
-  protected override onEvict(s: number): void {
+  private onEvict(s: number): void {
     if (this.flaggedUs[s] !== 0) {
       this.flaggedEvictions++;
       if (this.onFlaggedEvict) this.onFlaggedEvict(s);
     }
   }
 
-  protected override growValues(n: number): void {
+  private growValues(n: number): void {
     this.syn = resized(this.syn, n);
     this.attempts = resized(this.attempts, n);
     this.completed = resized(this.completed, n);

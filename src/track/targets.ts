@@ -7,48 +7,42 @@
 import { FlowTable, resized } from './flow-table';
 
 export const TARGET_KEY_WORDS = 5;
+const RECENT_SLOTS = 16;
 
-export class TargetTable extends FlowTable {
-  attempts = new Float64Array(this.capacity);
-  completed = new Float64Array(this.capacity);
-  firstUs = new Float64Array(this.capacity);
-  lastUs = new Float64Array(this.capacity);
+export class TargetTable {
+  /** The (address, port) keys, slots and LRU order; the arrays below are indexed by its slots. */
+  readonly table: FlowTable;
+  attempts: Float64Array;
+  completed: Float64Array;
+  firstUs: Float64Array;
+  lastUs: Float64Array;
   /** Attempts within the detector's current flood span, valid when spanStamp matches. */
-  spanStamp = new Uint32Array(this.capacity);
-  spanAttempts = new Float64Array(this.capacity);
-
-  /** One-entry cache: a flood hits the same few targets packet after packet. */
-  private lastSlot = -1;
+  spanStamp: Uint32Array;
+  spanAttempts: Float64Array;
 
   constructor(maxTargets: number) {
-    super(TARGET_KEY_WORDS, maxTargets);
+    this.table = new FlowTable(TARGET_KEY_WORDS, maxTargets, {
+      grow: (n) => this.growValues(n),
+      evict() {},
+    }, RECENT_SLOTS);
+    const c = this.table.capacity;
+    this.attempts = new Float64Array(c);
+    this.completed = new Float64Array(c);
+    this.firstUs = new Float64Array(c);
+    this.lastUs = new Float64Array(c);
+    this.spanStamp = new Uint32Array(c);
+    this.spanAttempts = new Float64Array(c);
   }
 
   /** The target's slot, inserted (firstUs = nowUs) if new, and marked most recently used. */
   lookup(key: Uint32Array, nowUs: number): number {
-    const last = this.lastSlot;
-    if (last >= 0) {
-      const k = this.keys;
-      const b = last * TARGET_KEY_WORDS;
-      if (k[b] === key[0] && k[b + 1] === key[1] && k[b + 2] === key[2] && k[b + 3] === key[3] && k[b + 4] === key[4]) {
-        this.touch(last);
-        return last;
-      }
-    }
-    const h = this.hashKey(key);
-    let s = this.find(key, h);
-    if (s < 0) {
-      s = this.insert(key, h);
+    // Cache line: the address's last word and the port (a flood's targets differ in one or both).
+    const s = this.table.lookup(key, (key[3] ^ key[4]) & (RECENT_SLOTS - 1));
+    if (this.table.inserted) {
+      this.reset(s);
       this.firstUs[s] = nowUs;
-    } else {
-      this.touch(s);
     }
-    this.lastSlot = s;
     return s;
-  }
-
-  protected override onEvict(s: number): void {
-    if (s === this.lastSlot) this.lastSlot = -1;
   }
 
   /** Count one attempt for span `spanId`. */
@@ -60,7 +54,7 @@ export class TargetTable extends FlowTable {
     this.spanAttempts[s]++;
   }
 
-  protected override onInsert(s: number): void {
+  private reset(s: number): void {
     this.attempts[s] = 0;
     this.completed[s] = 0;
     this.firstUs[s] = 0;
@@ -69,7 +63,7 @@ export class TargetTable extends FlowTable {
     this.spanAttempts[s] = 0;
   }
 
-  protected override growValues(n: number): void {
+  private growValues(n: number): void {
     this.attempts = resized(this.attempts, n);
     this.completed = resized(this.completed, n);
     this.firstUs = resized(this.firstUs, n);

@@ -269,7 +269,7 @@ export class HandshakeTracker {
     fillKey(at, key, v.src, v.dst, v.sport, v.dport, v.seq);
     const existing = at.find(key, h);
 
-    const src = this.sourceSlot(v.src);
+    const src = this.sources.lookup(v.src, now);
     const sources = this.sources;
     sources.syn[src]++;
     sources.lastUs[src] = now;
@@ -357,11 +357,11 @@ export class HandshakeTracker {
     const key = this.key;
     fillKey(at, key, client, server, cport, sport, (acked - 1) >>> 0);
     const a = at.find(key, h);
-    if (a !== NONE || this.aliases.size === 0) return a;
+    if (a !== NONE || this.aliases.table.size === 0) return a;
     const al = this.aliases;
     const full = this.fullKey;
     fillKey6(full, client, server, cport, sport, (acked - 1) >>> 0);
-    const alias = al.find(full, al.hashKey(full));
+    const alias = al.table.find(full, al.table.hashKey(full));
     if (alias === NONE) return NONE;
     key[at.keyIsn] = al.isn[alias];
     return at.find(key, at.hashKey(key));
@@ -372,9 +372,9 @@ export class HandshakeTracker {
     const full = this.fullKey;
     fillKey6(full, v.src, v.dst, v.sport, v.dport, (v.seq + v.payloadLen) >>> 0);
     const al = this.aliases;
-    const h = al.hashKey(full);
-    if (al.find(full, h) === NONE) {
-      const s = al.insert(full, h);
+    const h = al.table.hashKey(full);
+    if (al.table.find(full, h) === NONE) {
+      const s = al.table.insert(full, h);
       al.isn[s] = v.seq;
       at.setStatus(a, at.status(a) | HAS_ALIAS);
     }
@@ -444,8 +444,8 @@ export class HandshakeTracker {
       const ports = at.keyWord(a, at.keyPorts);
       fillKey6(key, c, s, ports >>> 16, ports & 0xffff, (at.keyWord(a, at.keyIsn) + at.synLen(a)) >>> 0);
       const al = this.aliases;
-      const slot = al.find(key, al.hashKey(key));
-      if (slot !== NONE) al.remove(slot);
+      const slot = al.table.find(key, al.table.hashKey(key));
+      if (slot !== NONE) al.table.remove(slot);
     }
     at.removeOldest();
   }
@@ -484,32 +484,19 @@ export class HandshakeTracker {
     this.events.onTime(now);
   }
 
-  private sourceSlot(addr: Uint32Array): number {
-    const k = this.sourceKey;
-    k[0] = addr[0]; k[1] = addr[1]; k[2] = addr[2]; k[3] = addr[3];
-    const s = this.sources;
-    const h = s.hashKey(k);
-    let slot = s.find(k, h);
-    if (slot === NONE) {
-      slot = s.insert(k, h);
-      s.firstUs[slot] = this.nowUs;
-    } else {
-      s.touch(slot);
-    }
-    return slot;
-  }
-
   private findSourceOfAttempt(at: AttemptTable, a: number): number {
     const k = this.sourceKey;
     at.addressOf(a, 0, k);
-    return this.sources.find(k, this.sources.hashKey(k));
+    const t = this.sources.table;
+    return t.find(k, t.hashKey(k));
   }
 
   private findTargetOfAttempt(at: AttemptTable, a: number): number {
     const k = this.targetKey;
     at.addressOf(a, 1, k);
     k[4] = at.keyWord(a, at.keyPorts) & 0xffff;
-    return this.targets.find(k, this.targets.hashKey(k));
+    const t = this.targets.table;
+    return t.find(k, t.hashKey(k));
   }
 }
 

@@ -106,7 +106,7 @@ test('SYN-ACKs with no SYN raise a backscatter alert naming the reflectors, who 
     timed.push([i * 1000, { src: `198.51.100.${1 + (i % 2)}`, dst: '192.0.2.5', sport: 443, dport: 1000 + i, flags: SYNACK, seq: i, ack: 77 }]);
   }
   const { t, sink } = run(timed);
-  assert.equal(t.sources.size, 0);
+  assert.equal(t.sources.table.size, 0);
   assert.equal(sink.flags.length, 0);
   assert.equal(sink.alerts.length, 1);
   assert.equal(sink.alerts[0].kind, 'backscatter');

@@ -24,7 +24,7 @@ function run(segs: Seg[], opts = DEFAULT_TRACKER_OPTIONS, stepUs = 1000) {
 
 function source(t: HandshakeTracker, ip: string) {
   const k = ipToWords(ip)!;
-  const slot = t.sources.find(k, t.sources.hashKey(k));
+  const slot = t.sources.table.find(k, t.sources.table.hashKey(k));
   assert.ok(slot >= 0, `source ${ip} is tracked`);
   const s = t.sources;
   return { syn: s.syn[slot], attempts: s.attempts[slot], completed: s.completed[slot], incomplete: s.incomplete[slot], halfOpen: s.halfOpen[slot] };
@@ -104,7 +104,7 @@ test('a SYN-ACK with no SYN is unsolicited, and its sender is not a source', () 
   const { t, ev } = run([{ src: S, dst: C, sport: 80, dport: 40000, flags: SYNACK, seq: 1, ack: 2 }]);
   assert.equal(t.totals.unsolicitedSynAck, 1);
   assert.equal(ev.unsolicited, 1);
-  assert.equal(t.sources.size, 0);
+  assert.equal(t.sources.table.size, 0);
 });
 
 test('an unanswered attempt times out after the handshake timeout, in packet time', () => {
@@ -155,10 +155,10 @@ test('the tables stay bounded under a million distinct sources, and evictions ar
   }
   t.flush();
   assert.equal(t.totals.attempts, 1_000_000);
-  assert.equal(t.sources.size, 4096);
+  assert.equal(t.sources.table.size, 4096);
   assert.equal(t.attemptCount, 8192);
   assert.equal(t.attemptEvictions, 1_000_000 - 8192);
-  assert.equal(t.sources.evictions, 1_000_000 - 4096);
+  assert.equal(t.sources.table.evictions, 1_000_000 - 4096);
   assert.equal(t.totals.evictedOpen, 1_000_000 - 8192);
 });
 
