@@ -528,15 +528,12 @@ function copyTrackedFields(from: PacketView, to: PacketView): void {
   to.ipVersion = from.ipVersion;
   to.src.set(from.src);
   to.dst.set(from.dst);
-  to.ipProto = from.ipProto;
   to.sport = from.sport;
   to.dport = from.dport;
   to.seq = from.seq;
   to.ack = from.ack;
   to.flags = from.flags;
-  to.tcpHeaderLen = from.tcpHeaderLen;
   to.payloadLen = from.payloadLen;
-  to.truncated = from.truncated;
 }
 
 /**
