@@ -41,6 +41,15 @@ const INITIAL_PAIRS = 1 << 14;
 /** Value words after the key: state (status 8 bits | SYN payload length << 8), SYN-ACK seq, ack, length. */
 const VALUE_WORDS = 4;
 
+/**
+ * A `bits`-bit bucket of a connection from the last word of each address and the ports word
+ * (clientPort << 16 | serverPort). Cheap, unseeded: buckets only decide whether a lookup is
+ * needed (the tracker's awaitingFinalAck), so a crafted collision costs a lookup, nothing else.
+ */
+export function connectionBucket(clientLow: number, serverLow: number, ports: number, bits: number): number {
+  return Math.imul(clientLow ^ Math.imul(serverLow ^ ports, 0x9e3779b1), 0x85ebca6b) >>> (32 - bits);
+}
+
 /** Index pairs for n entries at load <= 1/2 (a power of two). */
 function pairsFor(n: number): number {
   let pairs = 2;
@@ -100,6 +109,13 @@ export class AttemptTable {
   /** The key words through the tables' one hash (src/track/hash.ts). */
   hashKey(key: Uint32Array): number {
     return hashWords(key, 0, this.keyWords);
+  }
+
+  /** connectionBucket() of a slot's connection (its client, server and ports). */
+  connectionBucketOf(slot: number, bits: number): number {
+    const base = slot * this.recordWords;
+    const aw = this.addressWords;
+    return connectionBucket(this.rec[base + aw - 1], this.rec[base + 2 * aw - 1], this.rec[base + this.keyPorts], bits);
   }
 
   find(key: Uint32Array, hash: number): number {
