@@ -340,11 +340,24 @@ async function readOpenFile(file: string, handle: FileHandle, sink: RecordSink, 
   }
   const parser = new CaptureParser(file, sink);
   const progress = new ProgressReporter(opts.onProgress, totalBytes);
+  // Two buffers: the next read runs (in libuv's thread pool, on another core) while the parser
+  // works through the current one. The parser keeps no reference into a chunk once feed()
+  // returns (a record that straddles two chunks is copied into its carry), so they can alternate.
+  let current = chunk;
+  let next = Buffer.allocUnsafeSlow(chunkBytes);
   let bytesRead = 0;
-  for (let n = filled; n > 0; n = await read(chunk, 0, bytesRead)) {
+  for (let n = filled; n > 0; ) {
     bytesRead += n;
-    if (!parser.feed(n === chunk.length ? chunk : chunk.subarray(0, n))) break;
+    const ahead = read(next, 0, bytesRead);
+    ahead.catch(() => undefined); // awaited below; this only keeps an early exit from leaving it unhandled
+    const more = parser.feed(n === current.length ? current : current.subarray(0, n));
+    if (!more) {
+      await ahead.catch(() => undefined); // the parser stopped: what was read ahead is not used
+      break;
+    }
     progress.update(bytesRead);
+    n = await ahead;
+    [current, next] = [next, current];
   }
   progress.done(bytesRead);
   return parser.end();
