@@ -29,8 +29,16 @@ export function addDetectionOptions(cmd: Command): Command {
     .addOption(new Option('--max-completion-ratio <r>', `a source completing more than this share of its attempts is never flagged (default ${d.maxCompletionRatio})`).argParser(ratio('--max-completion-ratio')))
     .addOption(new Option('--scan-ports <n>', `more distinct destination ports than this makes a flag a scan (default ${d.scanPorts})`).argParser(positiveInt('--scan-ports')))
     .addOption(new Option('--max-sources <n>', `per-source table size (LRU) (default ${t.maxSources})`).argParser(positiveInt('--max-sources')))
-    .addOption(new Option('--max-attempts <n>', `attempt table size (default ${t.maxAttempts})`).argParser(positiveInt('--max-attempts')));
+    .addOption(new Option('--max-attempts <n>', `attempt table size, IPv4 and IPv6 together (default ${t.maxAttempts}, at most ${MAX_ATTEMPTS})`)
+      .argParser(positiveInt('--max-attempts', MAX_ATTEMPTS)));
 }
+
+/**
+ * The attempt tables reserve their records up front (attempts.ts: committed only as used), about
+ * 112 bytes of address space per attempt for both families: 2^24 keeps that under 2 GiB, far
+ * beyond the 1M default (and beyond what typed arrays and overcommit allow without surprises).
+ */
+const MAX_ATTEMPTS = 1 << 24;
 
 /** `configThreshold`: the config file's threshold, used when --threshold is not given. */
 export function pipelineOptions(f: DetectionFlags, configThreshold?: number): PipelineOptions {

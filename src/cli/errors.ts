@@ -22,12 +22,13 @@ export function reportError(err: unknown): number {
 }
 
 /** commander argument parsers that name the option in their message. */
-export function positiveInt(option: string) {
+export function positiveInt(option: string, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value);
     if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
       throw new InvalidArgumentError(`${option} takes a whole number >= 1, got '${value}'`);
     }
+    if (n > max) throw new InvalidArgumentError(`${option} is at most ${max}, got '${value}'`);
     return n;
   };
 }

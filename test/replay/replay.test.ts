@@ -69,6 +69,11 @@ test('usage errors exit 2 with one line naming the option', () => {
   const t = runCli(['replay', FLOOD, '--tolerance', 'soon']);
   assert.equal(t.status, 2);
   assert.match(t.stderr, /--tolerance/);
+  // A table too large to reserve is refused by name, not by a typed-array error from deep inside.
+  const m = runCli(['analyze', FLOOD, '--max-attempts', '2000000000']);
+  assert.equal(m.status, 2);
+  assert.match(m.stderr, /--max-attempts is at most 16777216/);
+  assert.equal(m.stderr.trim().split('\n').length, 1);
 });
 
 test('a missing expectation file is an error (exit 1), not a silent pass', () => {
