@@ -37,10 +37,10 @@
  *
  * Data ACKs: most segments of a busy capture are ACKs of established connections, and each could
  * be a handshake's final ACK only if some attempt on its connection has seen a SYN-ACK and not
- * completed. `awaitingFinalAck` counts those attempts per bucket of the connection's hash (exact:
- * +1 when an attempt is first SYN-ACKed, -1 when it completes or goes away still waiting), so an
- * ACK whose bucket is 0 skips the attempt lookup (measured on the bench's mixed capture: the
- * ACK lookups were ~70 of its ~250 ms of tracking).
+ * completed. `awaitingFinalAck` counts those attempts per connection bucket (attempts.ts
+ * connectionBucket; exact: +1 when an attempt is first SYN-ACKed, -1 when it completes or goes
+ * away still waiting), so an ACK whose bucket is 0 skips the attempt lookup (measured on the
+ * bench's mixed capture, where 97% of the ACKs skip: track stage ~250 -> ~195 ms).
  */
 import { PacketView, TCP_ACK, TCP_RST, TCP_SYN } from '../decode/packet';
 import { isMappedV4 } from '../decode/address';
