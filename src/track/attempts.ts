@@ -268,14 +268,22 @@ export class AttemptTable {
    * The slot's client (side 0) or server (side 1) address as four words (IPv4-mapped for the
    * one-word table).
    */
-  addressOf(slot: number, side: number, out: Uint32Array): void {
+  addressOf(slot: number, side: number, out: Uint32Array, at = 0): void {
     const base = slot * this.recordWords + side * this.addressWords;
     const rec = this.rec;
     if (this.addressWords === 1) {
-      out[0] = 0; out[1] = 0; out[2] = 0xffff; out[3] = rec[base];
+      out[at] = 0; out[at + 1] = 0; out[at + 2] = 0xffff; out[at + 3] = rec[base];
     } else {
-      out[0] = rec[base]; out[1] = rec[base + 1]; out[2] = rec[base + 2]; out[3] = rec[base + 3];
+      out[at] = rec[base]; out[at + 1] = rec[base + 1]; out[at + 2] = rec[base + 2]; out[at + 3] = rec[base + 3];
     }
+  }
+
+  /** The slot's key in the full layout (FULL_KEY_WORDS words, addresses as four words each). */
+  fullKeyOf(slot: number, out: Uint32Array): void {
+    this.addressOf(slot, 0, out, 0);
+    this.addressOf(slot, 1, out, 4);
+    out[8] = this.keyWord(slot, this.keyPorts);
+    out[9] = this.keyWord(slot, this.keyIsn);
   }
 
   /** Backward-shift deletion: keeps every probe chain unbroken without tombstones. */

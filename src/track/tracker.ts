@@ -204,7 +204,7 @@ export class HandshakeTracker {
     const n = b.n;
     if (n === 0) return;
     this.hashProbes(b, n);
-    this.warmSink ^= this.attempts4.warm(this.probes4, b.probes4) ^ this.attempts6.warm(this.probes6, b.probes6);
+    this.warmSink ^= this.attempts4.warm(this.probes4, b.probeCount4) ^ this.attempts6.warm(this.probes6, b.probeCount6);
     const views = b.views;
     for (let i = 0; i < n; i++) {
       const at = b.v4[i] === 1 ? this.attempts4 : this.attempts6;
@@ -270,8 +270,8 @@ export class HandshakeTracker {
         if (h2 !== 0) this.probes6[k6++] = h2;
       }
     }
-    b.probes4 = k4;
-    b.probes6 = k6;
+    b.probeCount4 = k4;
+    b.probeCount6 = k6;
   }
 
   /** Segment `i` of the batch, with the lookup hashes hashProbes computed for it. */
@@ -476,12 +476,8 @@ export class HandshakeTracker {
     if ((st & (SYNACKED | COMPLETED)) === SYNACKED) this.awaitingFinalAck[at.connectionBucketOf(a, AWAITING_BITS)]--;
     if (st & HAS_ALIAS) {
       const key = this.forgetKey;
-      const c = this.sourceKey;
-      const s = this.fullKey;
-      at.addressOf(a, 0, c);
-      at.addressOf(a, 1, s);
-      const ports = at.keyWord(a, at.keyPorts);
-      fillKey6(key, c, s, ports >>> 16, ports & 0xffff, (at.keyWord(a, at.keyIsn) + at.synLen(a)) >>> 0);
+      at.fullKeyOf(a, key);
+      key[9] = (key[9] + at.synLen(a)) >>> 0; // the alias key: ISN + SYN payload length
       const al = this.aliases;
       const slot = al.table.find(key, al.table.hashKey(key));
       if (slot !== NONE) al.table.remove(slot);
@@ -583,8 +579,8 @@ class SegmentBatch {
   readonly capacity: number;
   n = 0;
   /** Probe hashes collected per table by the last hashProbes. */
-  probes4 = 0;
-  probes6 = 0;
+  probeCount4 = 0;
+  probeCount6 = 0;
   readonly views: PacketView[] = [];
   readonly tsUs: Float64Array;
   /** 1: both addresses IPv4-mapped (the IPv4 attempt table). */

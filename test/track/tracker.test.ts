@@ -202,3 +202,17 @@ test('an IPv6 packet between IPv4-mapped addresses is the same attempt as its IP
   assert.equal(t.totals.attempts, 1);
   assert.equal(t.totals.synRetransmits, 1);
 });
+
+test('evicting a TCP Fast Open attempt removes its alias', () => {
+  for (const [client, server] of [[C, S], ['2001:db8::10', '2001:db8::1']]) {
+    const t = new HandshakeTracker({ ...DEFAULT_TRACKER_OPTIONS, maxAttempts: 1 });
+    t.setEvents(new Events());
+    t.onSegment(viewOf({ src: client, dst: server, sport: 40000, dport: 80, flags: SYN, seq: 100, len: 20 }), 1_700_000_000_000_000);
+    t.flush();
+    assert.equal(t.aliases.table.size, 1, `${client}: the SYN with data has an alias`);
+    t.onSegment(viewOf({ src: client, dst: server, sport: 40001, dport: 80, flags: SYN, seq: 5 }), 1_700_000_000_000_001);
+    t.flush();
+    assert.equal(t.attemptEvictions, 1);
+    assert.equal(t.aliases.table.size, 0, `${client}: the evicted attempt's alias is gone`);
+  }
+});
