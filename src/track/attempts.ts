@@ -40,6 +40,8 @@ const NONE = -1;
 const INITIAL_PAIRS = 1 << 14;
 /** Value words after the key: state (status 8 bits | SYN payload length << 8), SYN-ACK seq, ack, length. */
 const VALUE_WORDS = 4;
+/** The IPv4 table's record: its 4 key words and the value words (find4, insert4). */
+const V4_RECORD_WORDS = 8;
 
 /**
  * A `bits`-bit bucket of a connection from the last word of each address and the ports word
@@ -136,6 +138,24 @@ export class AttemptTable {
   }
 
   /**
+   * find() for the IPv4 table (keyWords 4, recordWords 8), with the key as four values: the same
+   * probe sequence and result, without a key array and its generic comparison loop (the per-SYN
+   * path of an IPv4 flood).
+   */
+  find4(hash: number, client: number, server: number, ports: number, isn: number): number {
+    const index = this.index;
+    const rec = this.rec;
+    const mask = this.indexMask;
+    for (let p = hash >>> this.indexShift; ; p = (p + 1) & mask) {
+      const ref = index[2 * p + 1];
+      if (ref === 0) return NONE;
+      if (index[2 * p] !== hash) continue;
+      const base = (ref - 1) * V4_RECORD_WORDS;
+      if (rec[base] === client && rec[base + 1] === server && rec[base + 2] === ports && rec[base + 3] === isn) return ref - 1;
+    }
+  }
+
+  /**
    * Read the index entries at the home positions of `hashes[0..n)`, then the records those
    * entries point to when their stored hash matches. Nothing is decided here: the loads are
    * independent, so their cache misses overlap, and the lookups that follow find the lines in
@@ -158,11 +178,7 @@ export class AttemptTable {
 
   /** Insert a key known to be absent; the table must not be full (the tracker evicts first). */
   insert(key: Uint32Array, hash: number, nowUs: number): number {
-    if (this.size === this.maxCapacity) throw new RangeError('attempt table full');
-    if (2 * (this.size + 1) > this.indexMask + 1 && this.indexMask + 1 < pairsFor(this.maxCapacity)) this.growIndex();
-    let slot = this.head + this.size;
-    if (slot >= this.maxCapacity) slot -= this.maxCapacity;
-    this.size++;
+    const slot = this.nextSlot(nowUs);
     const rec = this.rec;
     const kw = this.keyWords;
     const base = slot * this.recordWords;
@@ -171,14 +187,46 @@ export class AttemptTable {
     rec[base + kw + 1] = 0;
     rec[base + kw + 2] = 0;
     rec[base + kw + 3] = 0;
+    this.indexSlot(slot, hash);
+    return slot;
+  }
+
+  /** insert() for the IPv4 table, with the key as four values (see find4). */
+  insert4(hash: number, client: number, server: number, ports: number, isn: number, nowUs: number): number {
+    const slot = this.nextSlot(nowUs);
+    const rec = this.rec;
+    const base = slot * V4_RECORD_WORDS;
+    rec[base] = client;
+    rec[base + 1] = server;
+    rec[base + 2] = ports;
+    rec[base + 3] = isn;
+    rec[base + 4] = 0;
+    rec[base + 5] = 0;
+    rec[base + 6] = 0;
+    rec[base + 7] = 0;
+    this.indexSlot(slot, hash);
+    return slot;
+  }
+
+  /** Take the ring's next slot for an entry first seen at `nowUs` (growing the index first if due). */
+  private nextSlot(nowUs: number): number {
+    if (this.size === this.maxCapacity) throw new RangeError('attempt table full');
+    if (2 * (this.size + 1) > this.indexMask + 1 && this.indexMask + 1 < pairsFor(this.maxCapacity)) this.growIndex();
+    let slot = this.head + this.size;
+    if (slot >= this.maxCapacity) slot -= this.maxCapacity;
+    this.size++;
     this.firstUs[slot] = nowUs;
+    return slot;
+  }
+
+  /** Enter `slot` under `hash` in the index (its first empty pair from the home). */
+  private indexSlot(slot: number, hash: number): void {
     const index = this.index;
     const mask = this.indexMask;
     let p = hash >>> this.indexShift;
     while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
     index[2 * p] = hash;
     index[2 * p + 1] = slot + 1;
-    return slot;
   }
 
   /** Remove the oldest entry (the caller has finished with it). */

@@ -14,10 +14,32 @@ export function hashWords(words: Uint32Array, base: number, n: number): number {
     h = Math.imul(h ^ words[base + i], 0x85ebca6b);
     h = (h << 13) | (h >>> 19);
   }
+  return finalMix(h);
+}
+
+/** murmur3's finaliser: every input bit reaches every output bit. */
+function finalMix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/**
+ * hashWords of the four words (a, b, c, d), from values rather than an array: the IPv4 attempt
+ * key's hash, computed in the tracker's batch loop without filling a key (test/track/ipv4-paths.test.ts
+ * checks that the two agree).
+ */
+export function hash4(a: number, b: number, c: number, d: number): number {
+  let h = Math.imul(HASH_SEED ^ a, 0x85ebca6b);
+  h = (h << 13) | (h >>> 19);
+  h = Math.imul(h ^ b, 0x85ebca6b);
+  h = (h << 13) | (h >>> 19);
+  h = Math.imul(h ^ c, 0x85ebca6b);
+  h = (h << 13) | (h >>> 19);
+  h = Math.imul(h ^ d, 0x85ebca6b);
+  h = (h << 13) | (h >>> 19);
+  return finalMix(h);
 }

@@ -8,6 +8,13 @@ import { FlowTable, resized } from './flow-table';
 
 export const TARGET_KEY_WORDS = 5;
 const RECENT_SLOTS = 16;
+/** Lines of lookupV4's cache. */
+const V4_SLOTS = 64;
+
+/** The line of the IPv4 cache (lookupV4) for an IPv4 address and port. */
+function v4Line(addr: number, port: number): number {
+  return Math.imul(addr ^ Math.imul(port, 0x10001), 0x9e3779b1) >>> 26;
+}
 
 export class TargetTable {
   /** The (address, port) keys, slots and LRU order; the arrays below are indexed by its slots. */
@@ -19,11 +26,20 @@ export class TargetTable {
   /** Attempts within the detector's current flood span, valid when spanStamp matches. */
   spanStamp: Uint32Array;
   spanAttempts: Float64Array;
+  /**
+   * lookupV4's cache: per line, an IPv4 address, a port and the slot + 1 (0: empty); exact, as
+   * in SourceTable: a line is cleared when its slot is evicted.
+   */
+  private readonly v4Addr = new Int32Array(V4_SLOTS);
+  private readonly v4Port = new Int32Array(V4_SLOTS);
+  private readonly v4Slot = new Int32Array(V4_SLOTS);
+  /** Scratch key for lookupV4's misses: an IPv4-mapped address and a port. */
+  private readonly v4Key = new Uint32Array([0, 0, 0xffff, 0, 0]);
 
   constructor(maxTargets: number) {
     this.table = new FlowTable(TARGET_KEY_WORDS, maxTargets, {
       grow: (n) => this.growValues(n),
-      evict() {},
+      evict: (slot) => this.onEvict(slot),
     }, RECENT_SLOTS);
     const c = this.table.capacity;
     this.attempts = new Float64Array(c);
@@ -43,6 +59,44 @@ export class TargetTable {
       this.firstUs[s] = nowUs;
     }
     return s;
+  }
+
+  /** lookup() of (::ffff:`addr`, `port`) for an IPv4 `addr`: the same slot and LRU touch (see SourceTable.lookupV4). */
+  lookupV4(addr: number, port: number, nowUs: number): number {
+    const line = v4Line(addr, port);
+    const cached = this.v4Slot[line] - 1;
+    if (cached >= 0 && this.v4Addr[line] === (addr | 0) && this.v4Port[line] === port) {
+      this.table.touch(cached);
+      return cached;
+    }
+    const key = this.v4Key;
+    key[3] = addr;
+    key[4] = port;
+    const s = this.lookup(key, nowUs);
+    this.v4Addr[line] = addr | 0;
+    this.v4Port[line] = port;
+    this.v4Slot[line] = s + 1;
+    return s;
+  }
+
+  /** The slot of (::ffff:`addr`, `port`), or -1; no LRU touch, no insert. */
+  findV4(addr: number, port: number): number {
+    const line = v4Line(addr, port);
+    const cached = this.v4Slot[line] - 1;
+    if (cached >= 0 && this.v4Addr[line] === (addr | 0) && this.v4Port[line] === port) return cached;
+    const key = this.v4Key;
+    key[3] = addr;
+    key[4] = port;
+    return this.table.find(key, this.table.hashKey(key));
+  }
+
+  private onEvict(s: number): void {
+    const keys = this.table.keys;
+    const at = s * TARGET_KEY_WORDS;
+    if (keys[at] === 0 && keys[at + 1] === 0 && keys[at + 2] === 0xffff) {
+      const line = v4Line(keys[at + 3], keys[at + 4]);
+      if (this.v4Slot[line] === s + 1) this.v4Slot[line] = 0;
+    }
   }
 
   /** Count one attempt for span `spanId`. */
