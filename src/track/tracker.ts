@@ -196,7 +196,8 @@ export class HandshakeTracker {
     const i = b.n++;
     const v = b.views[i];
     b.tsUs[i] = tsUs;
-    b.v4[i] = isMappedV4(v.src) && isMappedV4(v.dst) ? 1 : 0;
+    // An IPv4 header gives both addresses IPv4-mapped; an IPv6 one may too (::ffff:a.b.c.d).
+    b.v4[i] = v.ipVersion === 4 || (isMappedV4(v.src) && isMappedV4(v.dst)) ? 1 : 0;
     if (b.n === b.capacity) this.flush();
   }
 
