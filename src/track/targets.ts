@@ -27,12 +27,11 @@ export class TargetTable {
   spanStamp: Uint32Array;
   spanAttempts: Float64Array;
   /**
-   * lookupV4's cache: per line, an IPv4 address, a port and the slot + 1 (0: empty); exact, as
-   * in SourceTable: a line is cleared when its slot is evicted.
+   * lookupV4's cache: per line, an IPv4 address, a port and the slot + 1 (0: empty), side by side
+   * (v4Cache[4 * line + 0, 1, 2]); exact, as in SourceTable: a line is cleared when its slot is
+   * evicted.
    */
-  private readonly v4Addr = new Int32Array(V4_SLOTS);
-  private readonly v4Port = new Int32Array(V4_SLOTS);
-  private readonly v4Slot = new Int32Array(V4_SLOTS);
+  private readonly v4Cache = new Int32Array(4 * V4_SLOTS);
   /** Scratch key for lookupV4's misses: an IPv4-mapped address and a port. */
   private readonly v4Key = new Uint32Array([0, 0, 0xffff, 0, 0]);
 
@@ -63,9 +62,10 @@ export class TargetTable {
 
   /** lookup() of (::ffff:`addr`, `port`) for an IPv4 `addr`: the same slot and LRU touch (see SourceTable.lookupV4). */
   lookupV4(addr: number, port: number, nowUs: number): number {
-    const line = v4Line(addr, port);
-    const cached = this.v4Slot[line] - 1;
-    if (cached >= 0 && this.v4Addr[line] === (addr | 0) && this.v4Port[line] === port) {
+    const c = this.v4Cache;
+    const at = 4 * v4Line(addr, port);
+    const cached = c[at + 2] - 1;
+    if (cached >= 0 && c[at] === (addr | 0) && c[at + 1] === port) {
       this.table.touch(cached);
       return cached;
     }
@@ -73,17 +73,18 @@ export class TargetTable {
     key[3] = addr;
     key[4] = port;
     const s = this.lookup(key, nowUs);
-    this.v4Addr[line] = addr | 0;
-    this.v4Port[line] = port;
-    this.v4Slot[line] = s + 1;
+    c[at] = addr | 0;
+    c[at + 1] = port;
+    c[at + 2] = s + 1;
     return s;
   }
 
   /** The slot of (::ffff:`addr`, `port`), or -1; no LRU touch, no insert. */
   findV4(addr: number, port: number): number {
-    const line = v4Line(addr, port);
-    const cached = this.v4Slot[line] - 1;
-    if (cached >= 0 && this.v4Addr[line] === (addr | 0) && this.v4Port[line] === port) return cached;
+    const c = this.v4Cache;
+    const at = 4 * v4Line(addr, port);
+    const cached = c[at + 2] - 1;
+    if (cached >= 0 && c[at] === (addr | 0) && c[at + 1] === port) return cached;
     const key = this.v4Key;
     key[3] = addr;
     key[4] = port;
@@ -94,8 +95,8 @@ export class TargetTable {
     const keys = this.table.keys;
     const at = s * TARGET_KEY_WORDS;
     if (keys[at] === 0 && keys[at + 1] === 0 && keys[at + 2] === 0xffff) {
-      const line = v4Line(keys[at + 3], keys[at + 4]);
-      if (this.v4Slot[line] === s + 1) this.v4Slot[line] = 0;
+      const line = 4 * v4Line(keys[at + 3], keys[at + 4]);
+      if (this.v4Cache[line + 2] === s + 1) this.v4Cache[line + 2] = 0;
     }
   }
 

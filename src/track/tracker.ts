@@ -40,7 +40,7 @@
  * from the view (hash4), and uses AttemptTable.find4/insert4 and SourceTable/TargetTable.lookupV4,
  * which give the same slots and the same LRU order as the general paths without building and
  * comparing multi-word keys (test/track/ipv4-paths.test.ts). Measured with callgrind on the bench
- * flood (`node dist/bench/stages.js track`, deterministic instruction counts): 5.16 G -> 4.39 G.
+ * flood (`node dist/bench/stages.js track`, deterministic instruction counts): 5.16 G -> 4.34 G.
  *
  * Data ACKs: most segments of a busy capture are ACKs of established connections, and each could
  * be a handshake's final ACK only if some attempt on its connection has seen a SYN-ACK and not
