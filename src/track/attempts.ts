@@ -78,7 +78,7 @@ export class AttemptTable {
    * open handshakes probes a small, cached index on every ACK (measured on the bench's mixed
    * capture: a 16 MB index sized for the maximum made it 0.41 -> 0.51 s).
    */
-  private index: Uint32Array;
+  private index: Int32Array;
   private indexMask: number;
   /**
    * A key's home pair is its hash's top bits (hash >>> indexShift), not its low bits: then the
@@ -103,7 +103,7 @@ export class AttemptTable {
     this.rec = new Uint32Array(maxAttempts * rw);
     this.firstUs = new Float64Array(maxAttempts);
     const pairs = Math.min(INITIAL_PAIRS, pairsFor(maxAttempts));
-    this.index = new Uint32Array(pairs * 2);
+    this.index = new Int32Array(pairs * 2);
     this.indexMask = pairs - 1;
     this.indexShift = 32 - Math.log2(pairs);
   }
@@ -161,7 +161,7 @@ export class AttemptTable {
    * independent, so their cache misses overlap, and the lookups that follow find the lines in
    * cache (the tracker's batching, see tracker.ts). Returns a value only so the loads stay.
    */
-  warm(hashes: Uint32Array, n: number): number {
+  warm(hashes: Int32Array, n: number): number {
     const index = this.index;
     const rec = this.rec;
     const shift = this.indexShift;
@@ -246,7 +246,7 @@ export class AttemptTable {
   private growIndex(): void {
     const old = this.index;
     const pairs = Math.min((this.indexMask + 1) * 8, pairsFor(this.maxCapacity));
-    const index = new Uint32Array(pairs * 2);
+    const index = new Int32Array(pairs * 2);
     const mask = pairs - 1;
     const shift = 32 - Math.log2(pairs);
     for (let q = 0; q < old.length; q += 2) {

@@ -43,7 +43,7 @@ export class FlowTable {
 
   /** keys[slot * keyWords + i] */
   keys: Uint32Array;
-  private hashes: Uint32Array;
+  private hashes: Int32Array;
   private chain: Int32Array;
   private buckets: Int32Array;
   private bucketMask: number;
@@ -69,7 +69,7 @@ export class FlowTable {
     this.hooks = hooks;
     this.capacity = Math.min(INITIAL_CAPACITY, maxCapacity);
     this.keys = new Uint32Array(this.capacity * keyWords);
-    this.hashes = new Uint32Array(this.capacity);
+    this.hashes = new Int32Array(this.capacity);
     this.chain = new Int32Array(this.capacity);
     this.older = new Int32Array(this.capacity);
     this.newer = new Int32Array(this.capacity);

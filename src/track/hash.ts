@@ -1,7 +1,9 @@
 /**
- * The one hash of the tracking tables: n uint32 words -> uint32, seeded per process.
+ * The one hash of the tracking tables: n uint32 words -> a 32-bit hash, seeded per process.
  * Per word one multiply and one rotate, then murmur3's finaliser for the avalanche (the index
- * uses the low bits). Seeded from Math.random (OS entropy at start-up, never shown), so a
+ * uses the low bits). The hash is returned as an int32, and stored in Int32Arrays, because V8
+ * passes an int32 between functions as is but boxes a uint32 above 2^31 (half of all hashes) in
+ * a heap number at every call. Seeded from Math.random (OS entropy at start-up, never shown), so a
  * spoofed flood cannot aim at a bucket; nothing observable depends on the seed.
  * Cheaper than murmur3's full per-word mixing; on the bench flood the tables' cost is the memory
  * miss of a random index probe (~150-300 ns here), not the hash.
@@ -24,7 +26,7 @@ function finalMix(h: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  return h | 0;
 }
 
 /**

@@ -154,8 +154,8 @@ export class HandshakeTracker {
   private readonly targetKey = new Uint32Array(5);
   private readonly batch: SegmentBatch;
   /** Hashes of the attempt keys the batch will probe, per table. */
-  private readonly probes4: Uint32Array;
-  private readonly probes6: Uint32Array;
+  private readonly probes4: Int32Array;
+  private readonly probes6: Int32Array;
   /** Written, never read: keeps the compiler from dropping the warming loads as dead. */
   private warmSink = 0;
   /** Per connection-hash bucket: attempts SYN-ACKed and not completed (see the file contract). */
@@ -172,8 +172,8 @@ export class HandshakeTracker {
     const n = opts.segmentBatch;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`segment batch ${n} must be a positive integer`);
     this.batch = new SegmentBatch(n);
-    this.probes4 = new Uint32Array(2 * n);
-    this.probes6 = new Uint32Array(2 * n);
+    this.probes4 = new Int32Array(2 * n);
+    this.probes6 = new Int32Array(2 * n);
   }
 
   setEvents(events: TrackerEvents): void {
@@ -400,7 +400,10 @@ export class HandshakeTracker {
     at.setSynAck(a, v.seq, v.ack, v.payloadLen);
   }
 
-  /** `h`: the lookup's hash, or -1 when hashProbes skipped it (its SYN-ACK came in the same batch). */
+  /**
+   * `h`: the lookup's hash, or -1 when hashProbes skipped it (its SYN-ACK came in the same batch).
+   * -1 is also a possible hash: then it is computed again, to the same value.
+   */
   private onAck(v: PacketView, at: AttemptTable, h: number): void {
     // A final ACK travels client -> server with seq = what the SYN-ACK acknowledged.
     if (h === -1) {
@@ -630,8 +633,8 @@ class SegmentBatch {
   readonly tsUs: Float64Array;
   /** 1: both addresses IPv4-mapped (the IPv4 attempt table). */
   readonly v4: Uint8Array;
-  readonly hash: Uint32Array;
-  readonly hash2: Uint32Array;
+  readonly hash: Int32Array;
+  readonly hash2: Int32Array;
   /** For an ACK: its connection's awaitingFinalAck bucket, and whether `hash` was computed. */
   readonly awaitBucket: Uint32Array;
   readonly hashed: Uint8Array;
@@ -641,8 +644,8 @@ class SegmentBatch {
     for (let i = 0; i < capacity; i++) this.views.push(new PacketView());
     this.tsUs = new Float64Array(capacity);
     this.v4 = new Uint8Array(capacity);
-    this.hash = new Uint32Array(capacity);
-    this.hash2 = new Uint32Array(capacity);
+    this.hash = new Int32Array(capacity);
+    this.hash2 = new Int32Array(capacity);
     this.awaitBucket = new Uint32Array(capacity);
     this.hashed = new Uint8Array(capacity);
   }
