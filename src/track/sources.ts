@@ -7,6 +7,7 @@
  * one-SYN sources, while a real attacker is touched by every SYN it sends and stays.
  */
 import { FlowTable, resized } from './flow-table';
+import { V4SlotCache } from './v4-slot-cache';
 
 export const SOURCE_KEY_WORDS = 4;
 const RECENT_SLOTS = 1024;
@@ -16,13 +17,8 @@ function recentLine(w1: number, w3: number): number {
   return Math.imul(w3 ^ (w1 << 7), 0x9e3779b1) >>> 22;
 }
 
-/** Lines of lookupV4's cache (4,096: a flood's few hundred sources seldom share a line). */
+/** Lines of lookupV4's cache, as bits (4,096: a flood's few hundred sources seldom share a line). */
 const V4_LINE_BITS = 12;
-
-/** The line of the IPv4 cache (lookupV4) for an IPv4 address. */
-function v4Line(addr: number): number {
-  return Math.imul(addr, 0x9e3779b1) >>> (32 - V4_LINE_BITS);
-}
 
 export class SourceTable {
   /** The addresses (keys), slots and LRU order; the arrays below are indexed by its slots. */
@@ -56,13 +52,8 @@ export class SourceTable {
   /** Called with the slot of a flagged source before it is evicted (report keeps it). */
   onFlaggedEvict: ((slot: number) => void) | null = null;
 
-  /**
-   * lookupV4's cache: per line, an IPv4 address and its slot + 1 (0: empty), side by side
-   * (v4Cache[2 * line], v4Cache[2 * line + 1]). Exact, not a hint: a line is cleared when its
-   * slot is evicted (onEvict), the only way a source's slot changes hands, so a hit needs one
-   * comparison instead of the four-word key's.
-   */
-  private readonly v4Cache = new Int32Array(2 << V4_LINE_BITS);
+  /** lookupV4's cache (port 0); onEvict keeps it exact. */
+  private readonly v4Cache = new V4SlotCache(V4_LINE_BITS);
   /** Scratch key for lookupV4's misses: an IPv4-mapped address. */
   private readonly v4Key = new Uint32Array([0, 0, 0xffff, 0]);
 
@@ -106,27 +97,22 @@ export class SourceTable {
    * of an IPv4 flood).
    */
   lookupV4(addr: number, nowUs: number): number {
-    const c = this.v4Cache;
-    const at = 2 * v4Line(addr);
-    const cached = c[at + 1] - 1;
-    if (cached >= 0 && c[at] === (addr | 0)) {
+    const cached = this.v4Cache.get(addr, 0);
+    if (cached >= 0) {
       this.table.touch(cached);
       return cached;
     }
     const key = this.v4Key;
     key[3] = addr;
     const s = this.lookup(key, nowUs);
-    c[at] = addr | 0;
-    c[at + 1] = s + 1;
+    this.v4Cache.set(addr, 0, s);
     return s;
   }
 
   /** The slot of the IPv4-mapped address ::ffff:`addr`, or -1; no LRU touch, no insert. */
   findV4(addr: number): number {
-    const c = this.v4Cache;
-    const at = 2 * v4Line(addr);
-    const cached = c[at + 1] - 1;
-    if (cached >= 0 && c[at] === (addr | 0)) return cached;
+    const cached = this.v4Cache.get(addr, 0);
+    if (cached >= 0) return cached;
     const key = this.v4Key;
     key[3] = addr;
     return this.table.find(key, this.table.hashKey(key));
@@ -154,10 +140,7 @@ export class SourceTable {
   private onEvict(s: number): void {
     const keys = this.table.keys;
     const at = s * SOURCE_KEY_WORDS;
-    if (keys[at] === 0 && keys[at + 1] === 0 && keys[at + 2] === 0xffff) {
-      const line = 2 * v4Line(keys[at + 3]);
-      if (this.v4Cache[line + 1] === s + 1) this.v4Cache[line + 1] = 0;
-    }
+    if (keys[at] === 0 && keys[at + 1] === 0 && keys[at + 2] === 0xffff) this.v4Cache.forget(keys[at + 3], 0, s);
     if (this.flaggedUs[s] !== 0) {
       this.flaggedEvictions++;
       if (this.onFlaggedEvict) this.onFlaggedEvict(s);

@@ -5,16 +5,12 @@
  * Key layout: server address (4 words), server port (1 word).
  */
 import { FlowTable, resized } from './flow-table';
+import { V4SlotCache } from './v4-slot-cache';
 
 export const TARGET_KEY_WORDS = 5;
 const RECENT_SLOTS = 16;
-/** Lines of lookupV4's cache. */
-const V4_SLOTS = 64;
-
-/** The line of the IPv4 cache (lookupV4) for an IPv4 address and port. */
-function v4Line(addr: number, port: number): number {
-  return Math.imul(addr ^ Math.imul(port, 0x10001), 0x9e3779b1) >>> 26;
-}
+/** Lines of lookupV4's cache, as bits (64). */
+const V4_LINE_BITS = 6;
 
 export class TargetTable {
   /** The (address, port) keys, slots and LRU order; the arrays below are indexed by its slots. */
@@ -26,12 +22,8 @@ export class TargetTable {
   /** Attempts within the detector's current flood span, valid when spanStamp matches. */
   spanStamp: Uint32Array;
   spanAttempts: Float64Array;
-  /**
-   * lookupV4's cache: per line, an IPv4 address, a port and the slot + 1 (0: empty), side by side
-   * (v4Cache[4 * line + 0, 1, 2]); exact, as in SourceTable: a line is cleared when its slot is
-   * evicted.
-   */
-  private readonly v4Cache = new Int32Array(4 * V4_SLOTS);
+  /** lookupV4's cache; onEvict keeps it exact. */
+  private readonly v4Cache = new V4SlotCache(V4_LINE_BITS);
   /** Scratch key for lookupV4's misses: an IPv4-mapped address and a port. */
   private readonly v4Key = new Uint32Array([0, 0, 0xffff, 0, 0]);
 
@@ -62,10 +54,8 @@ export class TargetTable {
 
   /** lookup() of (::ffff:`addr`, `port`) for an IPv4 `addr`: the same slot and LRU touch (see SourceTable.lookupV4). */
   lookupV4(addr: number, port: number, nowUs: number): number {
-    const c = this.v4Cache;
-    const at = 4 * v4Line(addr, port);
-    const cached = c[at + 2] - 1;
-    if (cached >= 0 && c[at] === (addr | 0) && c[at + 1] === port) {
+    const cached = this.v4Cache.get(addr, port);
+    if (cached >= 0) {
       this.table.touch(cached);
       return cached;
     }
@@ -73,18 +63,14 @@ export class TargetTable {
     key[3] = addr;
     key[4] = port;
     const s = this.lookup(key, nowUs);
-    c[at] = addr | 0;
-    c[at + 1] = port;
-    c[at + 2] = s + 1;
+    this.v4Cache.set(addr, port, s);
     return s;
   }
 
   /** The slot of (::ffff:`addr`, `port`), or -1; no LRU touch, no insert. */
   findV4(addr: number, port: number): number {
-    const c = this.v4Cache;
-    const at = 4 * v4Line(addr, port);
-    const cached = c[at + 2] - 1;
-    if (cached >= 0 && c[at] === (addr | 0) && c[at + 1] === port) return cached;
+    const cached = this.v4Cache.get(addr, port);
+    if (cached >= 0) return cached;
     const key = this.v4Key;
     key[3] = addr;
     key[4] = port;
@@ -94,10 +80,7 @@ export class TargetTable {
   private onEvict(s: number): void {
     const keys = this.table.keys;
     const at = s * TARGET_KEY_WORDS;
-    if (keys[at] === 0 && keys[at + 1] === 0 && keys[at + 2] === 0xffff) {
-      const line = 4 * v4Line(keys[at + 3], keys[at + 4]);
-      if (this.v4Cache[line + 2] === s + 1) this.v4Cache[line + 2] = 0;
-    }
+    if (keys[at] === 0 && keys[at + 1] === 0 && keys[at + 2] === 0xffff) this.v4Cache.forget(keys[at + 3], keys[at + 4], s);
   }
 
   /** Count one attempt for span `spanId`. */
