@@ -92,6 +92,11 @@ interface PolicyBlock extends ActiveBlock {
 
 export class BlockPolicy {
   private readonly blocks = new Map<string, PolicyBlock>();
+  /**
+   * No block expires before this (a lower bound: renewals only move expiries later), so a tick
+   * before it has nothing to do. A flood's 300 blocks were scanned on every 100 ms tick before.
+   */
+  private earliestExpiryUs = Infinity;
   private readonly ttlUs: number;
   private readonly renewStepUs: number;
   private readonly bucketSize: number;
@@ -154,7 +159,7 @@ export class BlockPolicy {
     }
     const expiresUs = ev.tsUs + this.ttlUs;
     const block: PolicyBlock = { ip, family, type, reason: ev.reason, sinceUs: ev.tsUs, expiresUs, reportedExpiresUs: expiresUs };
-    this.blocks.set(ip, block);
+    this.addBlock(block);
     this.writeLedger(ip, ev.tsUs, (l) => l.recordBlock(block, ev.tsUs));
     const counts = `halfOpen=${ev.halfOpen} attempts=${ev.attempts} completed=${ev.completed} incomplete=${ev.incomplete} ports=${ev.distinctPorts}`;
     this.emit({
@@ -177,11 +182,16 @@ export class BlockPolicy {
   }
 
   tick(nowUs: number): void {
-    // Runs every sweep (100 ms of packet time): scan, and sort only what is due.
-    const due: PolicyBlock[] = [];
-    for (const b of this.blocks.values()) if (b.expiresUs <= nowUs) due.push(b);
-    if (due.length > 1) due.sort(byExpiryThenAddress);
-    for (const b of due) this.remove(b, nowUs, 'ttl-expired', true);
+    // Runs every sweep (100 ms of packet time): when something may be due, scan, and sort only what is.
+    if (nowUs >= this.earliestExpiryUs) {
+      const due: PolicyBlock[] = [];
+      for (const b of this.blocks.values()) if (b.expiresUs <= nowUs) due.push(b);
+      if (due.length > 1) due.sort(byExpiryThenAddress);
+      for (const b of due) this.remove(b, nowUs, 'ttl-expired', true);
+      let earliest = Infinity;
+      for (const b of this.blocks.values()) if (b.expiresUs < earliest) earliest = b.expiresUs;
+      this.earliestExpiryUs = earliest;
+    }
     for (const kind of ['block-cap', 'rate-cap'] as const) {
       const ep = this.episodes[kind];
       if (ep.open && nowUs - ep.lastRefusalUs >= CAP_EPISODE_QUIET_US) this.closeEpisode(kind, nowUs);
@@ -206,7 +216,7 @@ export class BlockPolicy {
    */
   restore(report: ReconcileReport, nowUs: number): void {
     for (const b of report.restored) {
-      this.blocks.set(b.ip, { ...b, reportedExpiresUs: b.expiresUs });
+      this.addBlock({ ...b, reportedExpiresUs: b.expiresUs });
       this.emit({ action: 'block', ip: b.ip, tsUs: nowUs, reason: b.reason, expiresUs: b.expiresUs, detail: `${b.type}; restored from ledger` });
     }
     for (const b of report.expired) {
@@ -225,7 +235,7 @@ export class BlockPolicy {
    * kernel and the ledger, so nothing is installed, written or reported.
    */
   adopt(blocks: readonly ActiveBlock[]): void {
-    for (const b of blocks) this.blocks.set(b.ip, { ...b, reportedExpiresUs: b.expiresUs });
+    for (const b of blocks) this.addBlock({ ...b, reportedExpiresUs: b.expiresUs });
   }
 
   /** Lift every block whose address the allowlist now covers (an entry added on reload). */
@@ -233,6 +243,11 @@ export class BlockPolicy {
     for (const b of this.sorted()) {
       if (this.options.allowlist.match(b.ip)) this.remove(b, nowUs, 'allowlisted', true);
     }
+  }
+
+  private addBlock(b: PolicyBlock): void {
+    this.blocks.set(b.ip, b);
+    if (b.expiresUs < this.earliestExpiryUs) this.earliestExpiryUs = b.expiresUs;
   }
 
   private sorted(): PolicyBlock[] {
@@ -246,7 +261,10 @@ export class BlockPolicy {
       } catch (e) {
         this.failure('backend-error', b.ip, nowUs, RouteError.from(e, 'del', b.ip));
         // Keep it (the route is still there); try again later rather than every tick.
-        if (retryOnFailure) b.expiresUs = nowUs + Math.min(DELETE_RETRY_US, this.ttlUs);
+        if (retryOnFailure) {
+          b.expiresUs = nowUs + Math.min(DELETE_RETRY_US, this.ttlUs);
+          if (b.expiresUs < this.earliestExpiryUs) this.earliestExpiryUs = b.expiresUs;
+        }
         else this.blocks.delete(b.ip); // shutting down: the ledger still has it for the next start
         return;
       }

@@ -226,3 +226,28 @@ test('determinism: the same event sequence gives identical decisions and calls',
   };
   assert.equal(runOnce(), runOnce());
 });
+
+test('a block lifted by a reloaded allowlist whose delete fails is retried DELETE_RETRY_US later', () => {
+  // The policy skips ticks before its earliest expiry: the retry must move that earlier.
+  let failDels = true;
+  const backend = new RecordingBackend({ fail: (c) => (c.op === 'del' && failDels ? 'EBUSY' : undefined) });
+  const decisions: Decision[] = [];
+  const options: BlockPolicyOptions = {
+    ttlSeconds: 600, maxActiveBlocks: 1000, maxNewBlocksPerSecond: 50, routeType: 'unreachable', dryRun: false,
+    allowlist: new Allowlist([]),
+  };
+  const before = new BlockPolicy(options, backend, null, () => {});
+  before.onFlag(flag('203.0.113.5', T0));
+  // SIGHUP: a new policy whose allowlist now covers the source takes the blocks over.
+  const after = new BlockPolicy({ ...options, allowlist: new Allowlist([parseCidr('203.0.113.0/24', 'config')]) }, backend, null, (d) => decisions.push(d));
+  after.adopt(before.active());
+  after.releaseAllowlisted(T0 + S);
+  assert.deepEqual(summary(decisions), ['alert 203.0.113.5 backend-error']);
+  assert.equal(after.active()[0].expiresUs, T0 + S + DELETE_RETRY_US);
+  failDels = false;
+  after.tick(T0 + S + DELETE_RETRY_US - 1);
+  assert.equal(decisions.length, 1);
+  after.tick(T0 + S + DELETE_RETRY_US);
+  assert.deepEqual(summary(decisions), ['alert 203.0.113.5 backend-error', 'unblock 203.0.113.5 ttl-expired']);
+  assert.deepEqual(backend.list(), []);
+});
