@@ -79,6 +79,18 @@ export class PacketView {
   anomalyLimit = 0;
 }
 
+/** The fields about the frame rather than the segment (truncation, fragment, VLAN, ICMP, anomaly) back to their initial values. */
+export function resetAnnotations(view: PacketView): void {
+  view.truncated = false;
+  view.fragmented = false;
+  view.vlanDepth = 0;
+  view.icmpType = 0;
+  view.icmpCode = 0;
+  view.anomaly = '';
+  view.anomalyValue = 0;
+  view.anomalyLimit = 0;
+}
+
 /**
  * Counters the decoder increments. Plain numeric fields with a fixed shape (fast in V8).
  * Anomalies are named after what is wrong, Zeek style; each is a fact about the input, never
