@@ -116,8 +116,6 @@ export class PcapFormat implements RecordFormat {
     const caplenLimit = this.caplenLimit;
     // DataView: 1M record headers read in 4-8 ms; buf.readUInt32LE ~100 ms, byte shifts ~15 ms.
     const view = this.views.of(buf);
-    let records = ctx.records;
-    let tsUs = 0;
     rec.buf = buf;
     while (end - pos >= RECORD_HEADER_BYTES) {
       const caplen = view.getUint32(pos + CAPLEN_OFFSET, littleEndian);
@@ -130,6 +128,9 @@ export class PcapFormat implements RecordFormat {
       const seconds = view.getUint32(pos + TS_SECONDS_OFFSET, littleEndian);
       const fraction = view.getUint32(pos + TS_FRACTION_OFFSET, littleEndian);
       const wirelen = view.getUint32(pos + WIRELEN_OFFSET, littleEndian);
+      // Not carried across iterations: a loop-carried double was boxed on every record (V8 kept
+      // the loop variable tagged in the on-stack-replaced code: one HeapNumber per record).
+      let tsUs: number;
       if (nanoseconds) {
         const us = Math.floor(fraction / NS_PER_US);
         tsUs = seconds * US_PER_S + us;
@@ -137,20 +138,21 @@ export class PcapFormat implements RecordFormat {
       } else {
         tsUs = seconds * US_PER_S + fraction;
       }
-      if (records === 0) ctx.firstTsUs = tsUs;
+      if (ctx.records === 0) ctx.firstTsUs = tsUs;
       if (caplen > wirelen) ctx.noteCaplenOverWirelen(bufStreamOffset + pos, caplen, wirelen);
       rec.tsUs = tsUs;
       rec.offset = pos + RECORD_HEADER_BYTES;
       rec.caplen = caplen;
       rec.wirelen = wirelen;
       rec.fileOffset = bufStreamOffset + pos;
-      records++;
+      // Counted here, not after the loop: V8 compiles this loop on its own (on-stack replacement)
+      // before any code after it has run, and code there without type feedback deoptimized at the
+      // end of every chunk, sending the next chunk's first records through the baseline tier
+      // (213 deoptimizations on the bench flood).
+      ctx.records++;
+      ctx.lastTsUs = tsUs;
       sink(rec);
       pos = next;
-    }
-    if (records !== ctx.records) {
-      ctx.records = records;
-      ctx.lastTsUs = tsUs;
     }
     return pos;
   }
