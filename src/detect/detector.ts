@@ -92,7 +92,8 @@ export class Detector implements TrackerEvents {
 
   constructor(
     private readonly opts: DetectorOptions,
-    tracker: HandshakeTracker,
+    /** Its `nowUs` is the time of its onSyn and onAttemptEnd events (TrackerEvents). */
+    private readonly tracker: HandshakeTracker,
     private readonly sink: DetectorSink,
   ) {
     this.sources = tracker.sources;
@@ -103,7 +104,8 @@ export class Detector implements TrackerEvents {
     tracker.setEvents(this);
   }
 
-  onSyn(src: number, target: number, newAttempt: boolean, tsUs: number): void {
+  onSyn(src: number, target: number, newAttempt: boolean): void {
+    const tsUs = this.tracker.nowUs;
     const s = this.sources;
     if (newAttempt) {
       this.flood.onAttempt(src, target, tsUs);
@@ -119,7 +121,8 @@ export class Detector implements TrackerEvents {
     }
   }
 
-  onAttemptEnd(src: number, completed: boolean, tsUs: number): void {
+  onAttemptEnd(src: number, completed: boolean): void {
+    const tsUs = this.tracker.nowUs;
     if (completed) this.flood.onCompleted(tsUs);
     else if (src >= 0) this.sources.countIncompleteInWindow(src, tsUs, this.opts.windowUs);
   }
