@@ -98,7 +98,7 @@ export class Detector implements TrackerEvents {
   ) {
     this.sources = tracker.sources;
     const onAlert = (a: Alert, phase: 'start' | 'end') => sink.onAlert(a, phase);
-    this.flood = new FloodDetector(opts.flood, tracker.sources, tracker.targets, onAlert);
+    this.flood = new FloodDetector(opts.flood, tracker.sources, tracker.targets, tracker, onAlert);
     this.backscatter = new BackscatterDetector(opts.backscatter, onAlert);
     tracker.sources.onFlaggedEvict = (slot) => this.refresh(this.flaggedBySlot(slot), slot);
     tracker.setEvents(this);
@@ -108,9 +108,9 @@ export class Detector implements TrackerEvents {
     const tsUs = this.tracker.nowUs;
     const s = this.sources;
     if (newAttempt) {
-      this.flood.onAttempt(src, target, tsUs);
+      this.flood.onAttempt(src, target);
       if (s.flaggedUs[src] === 0) {
-        this.evaluate(src, tsUs);
+        this.evaluate(src);
         return;
       }
     }
@@ -122,9 +122,8 @@ export class Detector implements TrackerEvents {
   }
 
   onAttemptEnd(src: number, completed: boolean): void {
-    const tsUs = this.tracker.nowUs;
-    if (completed) this.flood.onCompleted(tsUs);
-    else if (src >= 0) this.sources.countIncompleteInWindow(src, tsUs, this.opts.windowUs);
+    if (completed) this.flood.onCompleted();
+    else if (src >= 0) this.sources.countIncompleteInWindow(src, this.opts.windowUs);
   }
 
   onUnsolicitedSynAck(v: PacketView, tsUs: number): void {
@@ -151,12 +150,13 @@ export class Detector implements TrackerEvents {
     }
   }
 
-  private evaluate(src: number, tsUs: number): void {
+  private evaluate(src: number): void {
+    const tsUs = this.tracker.nowUs;
     const s = this.sources;
     const o = this.opts;
     const attempts = s.attempts[src];
     if (attempts < 2 || s.completed[src] > o.maxCompletionRatio * attempts) return;
-    if (s.halfOpen[src] < o.threshold && s.incompleteInWindow(src, tsUs, o.windowUs) < o.windowIncomplete) return;
+    if (s.halfOpen[src] < o.threshold && s.incompleteInWindow(src, o.windowUs) < o.windowIncomplete) return;
 
     const ports = s.distinctPorts(src);
     const reason = classify(ports, attempts, o.scanPorts);

@@ -19,6 +19,7 @@
 import { ADVICE, AddressCount, Alert, Endpoint } from './alerts';
 import { SourceTable } from '../track/sources';
 import { TargetTable } from '../track/targets';
+import { PacketClock } from '../track/clock';
 import { wordsToIp } from '../decode/address';
 
 export interface FloodOptions {
@@ -72,13 +73,17 @@ export class FloodDetector {
     private readonly opts: FloodOptions,
     private readonly sources: SourceTable,
     private readonly targets: TargetTable,
+    /** The time of onAttempt and onCompleted (clock.ts). */
+    private readonly clock: PacketClock,
     private readonly onAlert: (alert: Alert, phase: 'start' | 'end') => void,
   ) {
     this.normalRate = opts.floorRate;
   }
 
-  onAttempt(src: number, target: number, tsUs: number): void {
-    this.roll(tsUs);
+  onAttempt(src: number, target: number): void {
+    const tsUs = this.clock.nowUs;
+    // roll() only when a second is over: no double argument on the per-SYN path (clock.ts).
+    if (this.bucketStartUs < 0 || tsUs >= this.bucketStartUs + BUCKET_US) this.roll(tsUs);
     if (this.bucketAttempts === 0) this.bucketFirstAttemptUs = tsUs;
     this.bucketAttempts++;
     if (this.sources.attempts[src] === 1) this.bucketNewSource++;
@@ -86,8 +91,9 @@ export class FloodDetector {
     this.spanLastAttemptUs = tsUs;
   }
 
-  onCompleted(tsUs: number): void {
-    this.roll(tsUs);
+  onCompleted(): void {
+    const tsUs = this.clock.nowUs;
+    if (this.bucketStartUs < 0 || tsUs >= this.bucketStartUs + BUCKET_US) this.roll(tsUs);
     this.bucketCompleted++;
   }
 

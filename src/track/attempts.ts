@@ -70,7 +70,12 @@ export class AttemptTable {
   private readonly recordWords: number;
   /** Records, recordWords words each. */
   readonly rec: Uint32Array;
-  /** First-SYN packet time per slot. */
+  /** The same words as int32, for find4's comparisons with int32 arguments. */
+  private readonly rec32: Int32Array;
+  /**
+   * First-SYN packet time per slot: the caller writes it right after insert/insert4 (no time
+   * argument: see clock.ts), and inserts in time order (the ring is the timeout order).
+   */
   readonly firstUs: Float64Array;
   /**
    * Open-addressing index: pairs (hash, slot + 1); 0 marks an empty pair. It grows with the
@@ -101,6 +106,7 @@ export class AttemptTable {
     this.recordWords = rw;
     this.maxCapacity = maxAttempts;
     this.rec = new Uint32Array(maxAttempts * rw);
+    this.rec32 = new Int32Array(this.rec.buffer);
     this.firstUs = new Float64Array(maxAttempts);
     const pairs = Math.min(INITIAL_PAIRS, pairsFor(maxAttempts));
     this.index = new Int32Array(pairs * 2);
@@ -140,12 +146,17 @@ export class AttemptTable {
   /**
    * find() for the IPv4 table (keyWords 4, recordWords 8), with the key as four values: the same
    * probe sequence and result, without a key array and its generic comparison loop (the per-SYN
-   * path of an IPv4 flood).
+   * path of an IPv4 flood). The words may come as uint32 or int32 (callers pass int32: a uint32
+   * above 2^31 is a boxed double when the call is not inlined).
    */
   find4(hash: number, client: number, server: number, ports: number, isn: number): number {
     const index = this.index;
-    const rec = this.rec;
+    const rec = this.rec32;
     const mask = this.indexMask;
+    client |= 0;
+    server |= 0;
+    ports |= 0;
+    isn |= 0;
     for (let p = hash >>> this.indexShift; ; p = (p + 1) & mask) {
       const ref = index[2 * p + 1];
       if (ref === 0) return NONE;
@@ -177,8 +188,8 @@ export class AttemptTable {
   }
 
   /** Insert a key known to be absent; the table must not be full (the tracker evicts first). */
-  insert(key: Uint32Array, hash: number, nowUs: number): number {
-    const slot = this.nextSlot(nowUs);
+  insert(key: Uint32Array, hash: number): number {
+    const slot = this.nextSlot();
     const rec = this.rec;
     const kw = this.keyWords;
     const base = slot * this.recordWords;
@@ -191,9 +202,9 @@ export class AttemptTable {
     return slot;
   }
 
-  /** insert() for the IPv4 table, with the key as four values (see find4). */
-  insert4(hash: number, client: number, server: number, ports: number, isn: number, nowUs: number): number {
-    const slot = this.nextSlot(nowUs);
+  /** insert() for the IPv4 table, with the key as four values, uint32 or int32 (see find4). */
+  insert4(hash: number, client: number, server: number, ports: number, isn: number): number {
+    const slot = this.nextSlot();
     const rec = this.rec;
     const base = slot * V4_RECORD_WORDS;
     rec[base] = client;
@@ -208,14 +219,13 @@ export class AttemptTable {
     return slot;
   }
 
-  /** Take the ring's next slot for an entry first seen at `nowUs` (growing the index first if due). */
-  private nextSlot(nowUs: number): number {
+  /** Take the ring's next slot (growing the index first if due); the caller stamps its firstUs. */
+  private nextSlot(): number {
     if (this.size === this.maxCapacity) throw new RangeError('attempt table full');
     if (2 * (this.size + 1) > this.indexMask + 1 && this.indexMask + 1 < pairsFor(this.maxCapacity)) this.growIndex();
     let slot = this.head + this.size;
     if (slot >= this.maxCapacity) slot -= this.maxCapacity;
     this.size++;
-    this.firstUs[slot] = nowUs;
     return slot;
   }
 

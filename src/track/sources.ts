@@ -6,6 +6,7 @@
  * (see FlowTable). A source that is evicted loses its history: under a spoofed flood those are
  * one-SYN sources, while a real attacker is touched by every SYN it sends and stays.
  */
+import { PacketClock } from './clock';
 import { FlowTable, resized } from './flow-table';
 import { V4SlotCache } from './v4-slot-cache';
 
@@ -57,7 +58,8 @@ export class SourceTable {
   /** Scratch key for lookupV4's misses: an IPv4-mapped address. */
   private readonly v4Key = new Uint32Array([0, 0, 0xffff, 0]);
 
-  constructor(maxSources: number) {
+  /** First-seen times and the detection windows are read from `clock` (see clock.ts). */
+  constructor(maxSources: number, private readonly clock: PacketClock) {
     this.table = new FlowTable(SOURCE_KEY_WORDS, maxSources, {
       grow: (n) => this.growValues(n),
       evict: (slot) => this.onEvict(slot),
@@ -81,22 +83,22 @@ export class SourceTable {
     this.flagIndex = new Int32Array(c);
   }
 
-  /** The address's slot, inserted (firstUs = nowUs) if new, and marked most recently used. */
-  lookup(addr: Uint32Array, nowUs: number): number {
+  /** The address's slot, inserted (firstUs = the clock's now) if new, and marked most recently used. */
+  lookup(addr: Uint32Array): number {
     const s = this.table.lookup(addr, recentLine(addr[1], addr[3]));
     if (this.table.inserted) {
       this.reset(s);
-      this.firstUs[s] = nowUs;
+      this.firstUs[s] = this.clock.nowUs;
     }
     return s;
   }
 
   /**
-   * lookup() of the IPv4-mapped address ::ffff:`addr` (`addr` its 32-bit IPv4 value), the same
+   * lookup() of the IPv4-mapped address ::ffff:`addr` (`addr` its 32-bit IPv4 value, as uint32 or int32), the same
    * slot, the same LRU touch, without building and comparing the key on a hit (the per-SYN path
    * of an IPv4 flood).
    */
-  lookupV4(addr: number, nowUs: number): number {
+  lookupV4(addr: number): number {
     const cached = this.v4Cache.get(addr, 0);
     if (cached >= 0) {
       this.table.touch(cached);
@@ -104,7 +106,7 @@ export class SourceTable {
     }
     const key = this.v4Key;
     key[3] = addr;
-    const s = this.lookup(key, nowUs);
+    const s = this.lookup(key);
     this.v4Cache.set(addr, 0, s);
     return s;
   }
@@ -183,20 +185,21 @@ export class SourceTable {
     return Math.round(-64 * Math.log((64 - set) / 64));
   }
 
-  /** Count one incomplete attempt into the sliding window of `windowUs` ending at `nowUs`. */
-  countIncompleteInWindow(s: number, nowUs: number, windowUs: number): void {
-    this.rollWindow(s, nowUs, windowUs);
+  /** Count one incomplete attempt into the sliding window of `windowUs` ending now. */
+  countIncompleteInWindow(s: number, windowUs: number): void {
+    this.rollWindow(s, windowUs);
     this.windowCurrent[s]++;
   }
 
   /** Sliding-window estimate (two fixed windows, the previous one weighted by its overlap). */
-  incompleteInWindow(s: number, nowUs: number, windowUs: number): number {
-    this.rollWindow(s, nowUs, windowUs);
-    const into = (nowUs - this.windowStartUs[s]) / windowUs;
+  incompleteInWindow(s: number, windowUs: number): number {
+    this.rollWindow(s, windowUs);
+    const into = (this.clock.nowUs - this.windowStartUs[s]) / windowUs;
     return this.windowCurrent[s] + this.windowPrevious[s] * (1 - into);
   }
 
-  private rollWindow(s: number, nowUs: number, windowUs: number): void {
+  private rollWindow(s: number, windowUs: number): void {
+    const nowUs = this.clock.nowUs;
     const start = this.windowStartUs[s];
     if (start === 0) {
       this.windowStartUs[s] = nowUs;

@@ -4,6 +4,7 @@
  *
  * Key layout: server address (4 words), server port (1 word).
  */
+import { PacketClock } from './clock';
 import { FlowTable, resized } from './flow-table';
 import { V4SlotCache } from './v4-slot-cache';
 
@@ -27,7 +28,8 @@ export class TargetTable {
   /** Scratch key for lookupV4's misses: an IPv4-mapped address and a port. */
   private readonly v4Key = new Uint32Array([0, 0, 0xffff, 0, 0]);
 
-  constructor(maxTargets: number) {
+  /** First-seen times are read from `clock` (see clock.ts). */
+  constructor(maxTargets: number, private readonly clock: PacketClock) {
     this.table = new FlowTable(TARGET_KEY_WORDS, maxTargets, {
       grow: (n) => this.growValues(n),
       evict: (slot) => this.onEvict(slot),
@@ -41,19 +43,19 @@ export class TargetTable {
     this.spanAttempts = new Float64Array(c);
   }
 
-  /** The target's slot, inserted (firstUs = nowUs) if new, and marked most recently used. */
-  lookup(key: Uint32Array, nowUs: number): number {
+  /** The target's slot, inserted (firstUs = the clock's now) if new, and marked most recently used. */
+  lookup(key: Uint32Array): number {
     // Cache line: the address's last word and the port (a flood's targets differ in one or both).
     const s = this.table.lookup(key, (key[3] ^ key[4]) & (RECENT_SLOTS - 1));
     if (this.table.inserted) {
       this.reset(s);
-      this.firstUs[s] = nowUs;
+      this.firstUs[s] = this.clock.nowUs;
     }
     return s;
   }
 
   /** lookup() of (::ffff:`addr`, `port`) for an IPv4 `addr`: the same slot and LRU touch (see SourceTable.lookupV4). */
-  lookupV4(addr: number, port: number, nowUs: number): number {
+  lookupV4(addr: number, port: number): number {
     const cached = this.v4Cache.get(addr, port);
     if (cached >= 0) {
       this.table.touch(cached);
@@ -62,7 +64,7 @@ export class TargetTable {
     const key = this.v4Key;
     key[3] = addr;
     key[4] = port;
-    const s = this.lookup(key, nowUs);
+    const s = this.lookup(key);
     this.v4Cache.set(addr, port, s);
     return s;
   }

@@ -55,6 +55,7 @@ import {
   AliasTable, AttemptTable, COMPLETED, connectionBucket, ENDED_INCOMPLETE, FULL_KEY_WORDS, HAS_ALIAS, OPEN, SYNACKED,
   V4_KEY_WORDS,
 } from './attempts';
+import { PacketClock } from './clock';
 import { hash4 } from './hash';
 import { SourceTable } from './sources';
 import { TargetTable } from './targets';
@@ -132,7 +133,7 @@ export class TrackerTotals {
   unsolicitedSynAck = 0;
 }
 
-export class HandshakeTracker {
+export class HandshakeTracker implements PacketClock {
   readonly sources: SourceTable;
   /** Attempts between IPv4 addresses, and all others (see the file contract). */
   readonly attempts4: AttemptTable;
@@ -143,6 +144,7 @@ export class HandshakeTracker {
   readonly targets: TargetTable;
   readonly aliases = new AliasTable(MAX_ALIASES);
   readonly totals = new TrackerTotals();
+  /** The packet clock of the tables and the detector (clock.ts): the largest packet time seen. */
   nowUs = 0;
   private events!: TrackerEvents;
   private readonly timeoutUs: number;
@@ -169,11 +171,11 @@ export class HandshakeTracker {
   constructor(opts: TrackerOptions = DEFAULT_TRACKER_OPTIONS) {
     this.timeoutUs = opts.handshakeTimeoutUs;
     this.retentionUs = opts.handshakeTimeoutUs * RETENTION_TIMEOUTS;
-    this.sources = new SourceTable(opts.maxSources);
+    this.sources = new SourceTable(opts.maxSources, this);
     this.maxAttempts = opts.maxAttempts;
     this.attempts4 = new AttemptTable(V4_KEY_WORDS, opts.maxAttempts);
     this.attempts6 = new AttemptTable(FULL_KEY_WORDS, opts.maxAttempts);
-    this.targets = new TargetTable(opts.maxTargets);
+    this.targets = new TargetTable(opts.maxTargets, this);
     const n = opts.segmentBatch;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`segment batch ${n} must be a positive integer`);
     this.batch = new SegmentBatch(n);
@@ -338,14 +340,15 @@ export class HandshakeTracker {
     const v4 = at.addressWords === 1;
     let existing: number;
     if (v4) {
-      existing = at.find4(h, v.src[3], v.dst[3], ((v.sport << 16) | v.dport) >>> 0, v.seq);
+      // Words as int32 (| 0), here and below: see AttemptTable.find4.
+      existing = at.find4(h, v.src[3] | 0, v.dst[3] | 0, (v.sport << 16) | v.dport, v.seq | 0);
     } else {
       fillKey6(this.key, v.src, v.dst, v.sport, v.dport, v.seq);
       existing = at.find(this.key, h);
     }
 
     const sources = this.sources;
-    const src = v4 ? sources.lookupV4(v.src[3], now) : sources.lookup(v.src, now);
+    const src = v4 ? sources.lookupV4(v.src[3] | 0) : sources.lookup(v.src);
     sources.syn[src]++;
     sources.lastUs[src] = now;
     if (existing !== NONE) {
@@ -363,8 +366,9 @@ export class HandshakeTracker {
     const t = this.totals;
     const now = this.nowUs;
     const a = at.addressWords === 1
-      ? at.insert4(h, v.src[3], v.dst[3], ((v.sport << 16) | v.dport) >>> 0, v.seq, now)
-      : at.insert(this.key, h, now);
+      ? at.insert4(h, v.src[3] | 0, v.dst[3] | 0, (v.sport << 16) | v.dport, v.seq | 0)
+      : at.insert(this.key, h);
+    at.firstUs[a] = now;
     at.setStatus(a, OPEN);
     t.attempts++;
     if (v.payloadLen > 0) {
@@ -381,11 +385,11 @@ export class HandshakeTracker {
     const tt = this.targets;
     let target: number;
     if (at.addressWords === 1) {
-      target = tt.lookupV4(v.dst[3], v.dport, now);
+      target = tt.lookupV4(v.dst[3] | 0, v.dport);
     } else {
       const tk = this.targetKey;
       tk[0] = v.dst[0]; tk[1] = v.dst[1]; tk[2] = v.dst[2]; tk[3] = v.dst[3]; tk[4] = v.dport;
-      target = tt.lookup(tk, now);
+      target = tt.lookup(tk);
     }
     tt.attempts[target]++;
     tt.lastUs[target] = now;
@@ -396,7 +400,7 @@ export class HandshakeTracker {
   private onSynAck(v: PacketView, at: AttemptTable, h: number): void {
     this.totals.synAck++;
     // The SYN-ACK travels server -> client and acknowledges the client's ISN + 1 (+ SYN data).
-    const a = this.findAttempt(at, v.dst, v.src, v.dport, v.sport, v.ack, h);
+    const a = this.findAttempt(at, v.dst, v.src, v.dport, v.sport, v.ack | 0, h);
     if (a === NONE) {
       this.totals.unsolicitedSynAck++;
       this.events.onUnsolicitedSynAck(v, this.nowUs);
@@ -419,7 +423,7 @@ export class HandshakeTracker {
       fillKey(at, this.key, v.src, v.dst, v.sport, v.dport, (v.seq - 1) >>> 0);
       h = at.hashKey(this.key);
     }
-    const a = this.findAttempt(at, v.src, v.dst, v.sport, v.dport, v.seq, h);
+    const a = this.findAttempt(at, v.src, v.dst, v.sport, v.dport, v.seq | 0, h);
     if (a === NONE) return;
     const st = at.status(a);
     if (!(st & SYNACKED) || st & COMPLETED || at.synAckAck(a) !== v.seq) return;
@@ -430,19 +434,19 @@ export class HandshakeTracker {
   private onRst(v: PacketView, at: AttemptTable, h: number, h2: number): void {
     // From the client: seq = ISN + 1 (after a SYN-ACK, or an abort). From the server (port
     // closed, or refusing): RST+ACK acknowledging ISN + 1.
-    let a = this.findAttempt(at, v.src, v.dst, v.sport, v.dport, v.seq, h);
+    let a = this.findAttempt(at, v.src, v.dst, v.sport, v.dport, v.seq | 0, h);
     if (a !== NONE) {
       if (this.endIncomplete(at, a)) this.totals.clientResets++;
       return;
     }
     if (!(v.flags & TCP_ACK)) return;
-    a = this.findAttempt(at, v.dst, v.src, v.dport, v.sport, v.ack, h2);
+    a = this.findAttempt(at, v.dst, v.src, v.dport, v.sport, v.ack | 0, h2);
     if (a !== NONE && this.endIncomplete(at, a)) this.totals.serverResets++;
   }
 
   /**
-   * The attempt whose "acknowledged value" (ISN + 1, or ISN + 1 + SYN data) is `acked`; `h` is
-   * the hash of its key with ISN = acked - 1.
+   * The attempt whose "acknowledged value" (ISN + 1, or ISN + 1 + SYN data) is `acked` (uint32
+   * or int32: callers pass int32, see clock.ts); `h` is the hash of its key with ISN = acked - 1.
    */
   private findAttempt(at: AttemptTable, client: Uint32Array, server: Uint32Array, cport: number, sport: number, acked: number, h: number): number {
     const key = this.key;

@@ -40,9 +40,11 @@ test('find4 and insert4 agree with find and insert on the IPv4 table', () => {
     keys.push(k);
     const h = at.hashKey(k);
     // Alternate the two insert paths; each must be found by both find paths.
-    const slot = i % 2 === 0 ? at.insert4(h, k[0], k[1], k[2], k[3], i) : at.insert(k, h, i);
+    const slot = i % 2 === 0 ? at.insert4(h, k[0], k[1], k[2], k[3]) : at.insert(k, h);
     assert.equal(at.find(k, h), slot);
     assert.equal(at.find4(h, k[0], k[1], k[2], k[3]), slot);
+    // The tracker passes the words as int32: the same key.
+    assert.equal(at.find4(h, k[0] | 0, k[1] | 0, k[2] | 0, k[3] | 0), slot);
   }
   for (const k of keys) {
     const h = at.hashKey(k);
@@ -60,47 +62,54 @@ test('find4 and insert4 agree with find and insert on the IPv4 table', () => {
 
 const mapped = (a: number) => Uint32Array.of(0, 0, 0xffff, a);
 
+/** A packet clock the tests set by hand; `at(t, f)` runs f at packet time t. */
+const clock = { nowUs: 0 };
+function at<T>(t: number, f: () => T): T {
+  clock.nowUs = t;
+  return f();
+}
+
 test('SourceTable.lookupV4 is lookup of the IPv4-mapped address, LRU order included', () => {
-  const s = new SourceTable(2);
-  const a = s.lookupV4(0xc0000201, 10);
-  assert.equal(s.lookup(mapped(0xc0000201), 11), a);
+  const s = new SourceTable(2, clock);
+  const a = at(10, () => s.lookupV4(0xc0000201));
+  assert.equal(at(11, () => s.lookup(mapped(0xc0000201))), a);
   assert.equal(s.firstUs[a], 10);
-  const b = s.lookup(mapped(0xc0000202), 12);
-  assert.equal(s.lookupV4(0xc0000202, 13), b);
+  const b = at(12, () => s.lookup(mapped(0xc0000202)));
+  assert.equal(at(13, () => s.lookupV4(0xc0000202)), b);
   assert.equal(s.findV4(0xc0000201), a);
-  s.lookupV4(0xc0000201, 14); // a is now the most recent: b goes first
-  s.lookupV4(0xc0000203, 15);
+  at(14, () => s.lookupV4(0xc0000201)); // a is now the most recent: b goes first
+  at(15, () => s.lookupV4(0xc0000203));
   assert.equal(s.findV4(0xc0000202), -1);
   assert.equal(s.findV4(0xc0000201), a);
 });
 
 test('an evicted source is not answered from the IPv4 cache, even when its slot is reused', () => {
-  const s = new SourceTable(1);
-  const a = s.lookupV4(0xc6336401, 1);
+  const s = new SourceTable(1, clock);
+  const a = at(1, () => s.lookupV4(0xc6336401));
   s.attempts[a] = 5;
   // 198.51.100.2 evicts 198.51.100.1 and takes its slot.
-  const b = s.lookupV4(0xc6336402, 2);
+  const b = at(2, () => s.lookupV4(0xc6336402));
   assert.equal(b, a);
   assert.equal(s.findV4(0xc6336401), -1, 'the evicted address must not find the reused slot');
   s.attempts[b] = 7;
-  const again = s.lookupV4(0xc6336401, 3);
+  const again = at(3, () => s.lookupV4(0xc6336401));
   assert.equal(s.attempts[again], 0, 'a re-inserted source starts from zero');
   assert.equal(s.firstUs[again], 3);
   assert.equal(s.findV4(0xc6336402), -1);
 });
 
 test('TargetTable.lookupV4 tells ports apart and forgets evicted targets', () => {
-  const t = new TargetTable(2);
-  const k80 = t.lookupV4(0xcb007101, 80, 1);
-  const k443 = t.lookupV4(0xcb007101, 443, 2);
+  const t = new TargetTable(2, clock);
+  const k80 = at(1, () => t.lookupV4(0xcb007101, 80));
+  const k443 = at(2, () => t.lookupV4(0xcb007101, 443));
   assert.notEqual(k80, k443);
-  assert.equal(t.lookup(Uint32Array.of(0, 0, 0xffff, 0xcb007101, 80), 3), k80);
+  assert.equal(at(3, () => t.lookup(Uint32Array.of(0, 0, 0xffff, 0xcb007101, 80))), k80);
   assert.equal(t.findV4(0xcb007101, 443), k443);
   t.attempts[k443] = 9;
   // k80 was looked up last: 443 is the least recent and goes.
-  t.lookupV4(0xcb007102, 80, 4);
+  at(4, () => t.lookupV4(0xcb007102, 80));
   assert.equal(t.findV4(0xcb007101, 443), -1);
-  const back = t.lookupV4(0xcb007101, 443, 5);
+  const back = at(5, () => t.lookupV4(0xcb007101, 443));
   assert.equal(t.attempts[back], 0);
   assert.equal(t.firstUs[back], 5);
 });
