@@ -251,11 +251,16 @@ export class AttemptTable {
   /**
    * Grow the index 8x and re-enter every pair from the old one (stored hashes: no record reads).
    * 8x rather than 4x: one pass fewer on the way to a flood's million entries (measured on the
-   * bench flood: track stage 435 -> 415 ms, median of 11).
+   * bench flood: track stage 435 -> 415 ms, median of 11). When 8x would leave less than one
+   * more doubling to the maximum, straight to the maximum: the bench flood grew 16k -> 128k ->
+   * 1M -> 2M pairs, and the last step re-entered 512k pairs mid-flood (10-19 ms); now 16k ->
+   * 128k -> 2M. A capture between 64k and 512k open attempts gets a 16 MB index instead of 8.
    */
   private growIndex(): void {
     const old = this.index;
-    const pairs = Math.min((this.indexMask + 1) * 8, pairsFor(this.maxCapacity));
+    const max = pairsFor(this.maxCapacity);
+    let pairs = Math.min((this.indexMask + 1) * 8, max);
+    if (2 * pairs >= max) pairs = max;
     const index = new Int32Array(pairs * 2);
     const mask = pairs - 1;
     const shift = 32 - Math.log2(pairs);

@@ -142,7 +142,7 @@ export class SourceTable {
   private onEvict(s: number): void {
     const keys = this.table.keys;
     const at = s * SOURCE_KEY_WORDS;
-    if (keys[at] === 0 && keys[at + 1] === 0 && keys[at + 2] === 0xffff) this.v4Cache.forget(keys[at + 3], 0, s);
+    if (keys[at] === 0 && keys[at + 1] === 0 && keys[at + 2] === 0xffff) this.v4Cache.forget(keys[at + 3] | 0, 0, s);
     if (this.flaggedUs[s] !== 0) {
       this.flaggedEvictions++;
       if (this.onFlaggedEvict) this.onFlaggedEvict(s);

@@ -82,7 +82,7 @@ export class TargetTable {
   private onEvict(s: number): void {
     const keys = this.table.keys;
     const at = s * TARGET_KEY_WORDS;
-    if (keys[at] === 0 && keys[at + 1] === 0 && keys[at + 2] === 0xffff) this.v4Cache.forget(keys[at + 3], keys[at + 4], s);
+    if (keys[at] === 0 && keys[at + 1] === 0 && keys[at + 2] === 0xffff) this.v4Cache.forget(keys[at + 3] | 0, keys[at + 4], s);
   }
 
   /** Count one attempt for span `spanId`. */

@@ -579,7 +579,7 @@ export class HandshakeTracker implements PacketClock {
   }
 
   private findSourceOfAttempt(at: AttemptTable, a: number): number {
-    if (at.addressWords === 1) return this.sources.findV4(at.keyWord(a, 0));
+    if (at.addressWords === 1) return this.sources.findV4(at.keyWord(a, 0) | 0);
     const k = this.sourceKey;
     at.addressOf(a, 0, k);
     const t = this.sources.table;
@@ -587,7 +587,7 @@ export class HandshakeTracker implements PacketClock {
   }
 
   private findTargetOfAttempt(at: AttemptTable, a: number): number {
-    if (at.addressWords === 1) return this.targets.findV4(at.keyWord(a, 1), at.keyWord(a, at.keyPorts) & 0xffff);
+    if (at.addressWords === 1) return this.targets.findV4(at.keyWord(a, 1) | 0, at.keyWord(a, at.keyPorts) & 0xffff);
     const k = this.targetKey;
     at.addressOf(a, 1, k);
     k[4] = at.keyWord(a, at.keyPorts) & 0xffff;

@@ -6,6 +6,8 @@
  * Contract: exact, not a hint. Its owner calls `forget` when the table evicts a slot (the only
  * way a slot changes hands; sources and targets are never removed otherwise), so a hit is always
  * the slot that holds the address now. A line holds one entry; a colliding address replaces it.
+ * Addresses are passed as int32 (`word | 0`) by every caller: a uint32 above 2^31 reaching
+ * compiled code that had only seen int32 deoptimized it ("not a Smi", bench flood).
  */
 export class V4SlotCache {
   /** Per line, three words: address, port, slot + 1 (0: empty). */
