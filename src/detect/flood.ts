@@ -78,6 +78,32 @@ export class FloodDetector {
     private readonly onAlert: (alert: Alert, phase: 'start' | 'end') => void,
   ) {
     this.normalRate = opts.floorRate;
+    this.settleShape();
+  }
+
+  /**
+   * Gives every field now the representation and mutability it has after the first second, with
+   * the same values. V8 types a field by its first values (a small integer: an integer field; one
+   * never written again: a constant), and the first bucket close changed both (y, normalRate and
+   * spanStartUs become doubles; stamp, inSpan, alarmed... are written). That changed this object's
+   * map and deoptimized the per-SYN code compiled against it (onAttempt is inlined into the
+   * tracker's SYN path): on the bench flood, startAttempt and onSyn were compiled again, 10-27 ms
+   * of compiler time in the warm-up, while the main thread ran the baseline code.
+   */
+  private settleShape(): void {
+    const doubles = ['bucketStartUs', 'bucketFirstAttemptUs', 'normalRate', 'y', 'spanStartUs', 'spanLastAttemptUs'] as const;
+    for (const f of doubles) {
+      const v = this[f];
+      this[f] = 0.5;
+      this[f] = v;
+    }
+    const counters = ['bucketAttempts', 'bucketCompleted', 'bucketNewSource', 'stamp', 'spanAttempts', 'spanCompleted', 'spanNewSource', 'spanPeak'] as const;
+    for (const f of counters) this[f] = this[f] + 0;
+    this.alarmed = !this.alarmed;
+    this.alarmed = !this.alarmed;
+    this.inSpan = !this.inSpan;
+    this.inSpan = !this.inSpan;
+    this.current = null;
   }
 
   onAttempt(src: number, target: number): void {

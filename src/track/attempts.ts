@@ -37,7 +37,13 @@ export const ENDED_INCOMPLETE = 8; // reset, timed out, or evicted while open
 export const HAS_ALIAS = 16; // the SYN carried data; an alias entry maps ISN+len back to it
 
 const NONE = -1;
-const INITIAL_PAIRS = 1 << 14;
+/**
+ * 2k pairs (16 KB): small enough that the first growth and the first probe collisions happen in
+ * the first thousand attempts, while the code still runs unoptimized. Code that first runs after
+ * V8 optimized its caller deoptimizes it ("insufficient type feedback"): with 16k pairs, growIndex
+ * and find4's collision step first ran after 8k SYNs and sent the SYN path back to the baseline tier.
+ */
+const INITIAL_PAIRS = 1 << 11;
 /** Value words after the key: state (status 8 bits | SYN payload length << 8), SYN-ACK seq, ack, length. */
 const VALUE_WORDS = 4;
 /** The IPv4 table's record: its 4 key words and the value words (find4, insert4). */
