@@ -193,23 +193,24 @@ export class AttemptTable {
     return sink;
   }
 
-  /** Insert a key known to be absent; the table must not be full (the tracker evicts first). */
-  insert(key: Uint32Array, hash: number): number {
+  /**
+   * Insert a key known to be absent, with `status` (no SYN length); the table must not be full
+   * (the tracker evicts first). The SYN-ACK words are left as the slot's last occupant left
+   * them: they are read only once SYNACKED is set, and setSynAck writes them then.
+   */
+  insert(key: Uint32Array, hash: number, status: number): number {
     const slot = this.nextSlot();
     const rec = this.rec;
     const kw = this.keyWords;
     const base = slot * this.recordWords;
     for (let i = 0; i < kw; i++) rec[base + i] = key[i];
-    rec[base + kw] = 0;
-    rec[base + kw + 1] = 0;
-    rec[base + kw + 2] = 0;
-    rec[base + kw + 3] = 0;
+    rec[base + kw] = status;
     this.indexSlot(slot, hash);
     return slot;
   }
 
   /** insert() for the IPv4 table, with the key as four values, uint32 or int32 (see find4). */
-  insert4(hash: number, client: number, server: number, ports: number, isn: number): number {
+  insert4(hash: number, client: number, server: number, ports: number, isn: number, status: number): number {
     const slot = this.nextSlot();
     const rec = this.rec;
     const base = slot * V4_RECORD_WORDS;
@@ -217,10 +218,7 @@ export class AttemptTable {
     rec[base + 1] = server;
     rec[base + 2] = ports;
     rec[base + 3] = isn;
-    rec[base + 4] = 0;
-    rec[base + 5] = 0;
-    rec[base + 6] = 0;
-    rec[base + 7] = 0;
+    rec[base + 4] = status;
     this.indexSlot(slot, hash);
     return slot;
   }

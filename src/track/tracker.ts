@@ -366,10 +366,9 @@ export class HandshakeTracker implements PacketClock {
     const t = this.totals;
     const now = this.nowUs;
     const a = at.addressWords === 1
-      ? at.insert4(h, v.src[3] | 0, v.dst[3] | 0, (v.sport << 16) | v.dport, v.seq | 0)
-      : at.insert(this.key, h);
+      ? at.insert4(h, v.src[3] | 0, v.dst[3] | 0, (v.sport << 16) | v.dport, v.seq | 0, OPEN)
+      : at.insert(this.key, h, OPEN);
     at.firstUs[a] = now;
-    at.setStatus(a, OPEN);
     t.attempts++;
     if (v.payloadLen > 0) {
       t.synWithData++;

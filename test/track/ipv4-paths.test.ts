@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hash4, hashWords } from '../../src/track/hash';
-import { AttemptTable, V4_KEY_WORDS } from '../../src/track/attempts';
+import { AttemptTable, OPEN, V4_KEY_WORDS } from '../../src/track/attempts';
 import { SourceTable } from '../../src/track/sources';
 import { TargetTable } from '../../src/track/targets';
 
@@ -40,7 +40,8 @@ test('find4 and insert4 agree with find and insert on the IPv4 table', () => {
     keys.push(k);
     const h = at.hashKey(k);
     // Alternate the two insert paths; each must be found by both find paths.
-    const slot = i % 2 === 0 ? at.insert4(h, k[0], k[1], k[2], k[3]) : at.insert(k, h);
+    const slot = i % 2 === 0 ? at.insert4(h, k[0], k[1], k[2], k[3], OPEN) : at.insert(k, h, OPEN);
+    assert.equal(at.status(slot), OPEN);
     assert.equal(at.find(k, h), slot);
     assert.equal(at.find4(h, k[0], k[1], k[2], k[3]), slot);
     // The tracker passes the words as int32: the same key.
