@@ -103,7 +103,7 @@ export function summarise(profile: CpuProfile, top: number, root = REPO): HotSpo
     });
 }
 
-/** `root` as for summarise; `cli` is root/dist/src/cli/main.js. */
+/** `root` as for summarise; `cli` is root/dist/src/cli/main.js, the unbundled tree (profile frames name their own files). */
 export function profileAnalyze(root: string, file: string, top = 15): { hotSpots: HotSpot[]; totalMs: number } {
   const cli = path.join(root, 'dist/src/cli/main.js');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'synwatch-prof-'));

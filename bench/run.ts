@@ -5,8 +5,8 @@
  * Contract: generates (or reuses) the captures of generate.ts in the scratch directory, checks
  * that `analyze --json` reports exactly the totals the generator wrote into each manifest (so
  * the benchmark measures real work: every SYN an attempt, every handshake completed), then times
- *   synwatch  dist/src/cli/main.js analyze F --json > /dev/null, run as the `synwatch` command
- *             runs (through its #! line; also timed as `node dist/src/cli/main.js`, see below)
+ *   synwatch  dist/synwatch.js analyze F --json > /dev/null: the `synwatch` command as installed
+ *             (package.json bin, run through its #! line; also timed as `node dist/synwatch.js`)
  *   tcpdump   tcpdump -r F -nn 'tcp[tcpflags] & tcp-syn != 0' -w /dev/null
  *   tshark    tshark -r P -Y 'tcp.flags.syn==1' -w /dev/null, P = the first 100k records of F
  *             (editcap), scaled to F's record count (tshark is too slow for the full files)
@@ -33,7 +33,7 @@ import { Stage, StageResult, STAGES } from './stages';
 
 /** Set by main() to a private copy of the build (see snapshotBuild). */
 let ROOT = REPO;
-const cliJs = () => path.join(ROOT, 'dist/src/cli/main.js');
+const cliJs = () => path.join(ROOT, 'dist/synwatch.js');
 const stagesJs = () => path.join(ROOT, 'dist/bench/stages.js');
 const TIME = '/usr/bin/time';
 const TSHARK_PREFIX = 100_000;
@@ -64,7 +64,7 @@ function has(cmd: string): boolean {
  * NODE_EXTRA_CA_CERTS makes node 20 load that certificate bundle at start-up, before any script
  * runs, whether or not the script ever opens a TLS connection (synwatch never does). Measured on
  * this sandbox, which sets it for its own proxy: `node -e 0` 20 ms without it, 60-80 ms with it.
- * The synwatch command's #! line drops it (src/cli/main.ts); `node dist/src/cli/main.js` keeps
+ * The synwatch command's #! line drops it (src/cli/main.ts); `node dist/synwatch.js` keeps
  * it. The bench times both, and node's own start-up with and without it.
  */
 const EXTRA_CA = 'NODE_EXTRA_CA_CERTS';
@@ -182,7 +182,7 @@ interface CaptureResult {
   m: Manifest;
   check: TotalsCheck;
   synwatch: Timing[];
-  /** `node dist/src/cli/main.js analyze`: the environment as given (NODE_EXTRA_CA_CERTS too). */
+  /** `node dist/synwatch.js analyze`: the environment as given (NODE_EXTRA_CA_CERTS too). */
   synwatchViaNode: Timing[];
   tcpdump: Timing[];
   tshark: Timing[];
@@ -297,11 +297,11 @@ async function main(): Promise<number> {
   }
   L.push('', `Node start-up alone (\`node -e 0\`, median of ${runs}): ${(med(nodeStart, (t) => t.wallS) * 1000).toFixed(0)} ms.`);
   if (extraCa) {
-    L.push('', `This environment sets ${EXTRA_CA} (${process.env[EXTRA_CA]}), which node 20 loads at every start, before any script runs: \`node -e 0\` takes ${(med(nodeStartNoExtraCa, (t) => t.wallS) * 1000).toFixed(0)} ms without it. The synwatch command's #! line drops it (synwatch opens no TLS connection); run as \`node dist/src/cli/main.js\`, which keeps it, in the same interleaved runs:`, '');
+    L.push('', `This environment sets ${EXTRA_CA} (${process.env[EXTRA_CA]}), which node 20 loads at every start, before any script runs: \`node -e 0\` takes ${(med(nodeStartNoExtraCa, (t) => t.wallS) * 1000).toFixed(0)} ms without it. The synwatch command's #! line drops it (synwatch opens no TLS connection); run as \`node dist/synwatch.js\`, which keeps it, in the same interleaved runs:`, '');
   } else {
-    L.push('', 'Run as `node dist/src/cli/main.js` instead of the command, in the same interleaved runs:', '');
+    L.push('', 'Run as `node dist/synwatch.js` instead of the command, in the same interleaved runs:', '');
   }
-  L.push('| capture | node main.js s | node main.js Mpkt/s | node main.js / tcpdump | node main.js CPU s |', '|---|---:|---:|---:|---:|');
+  L.push('| capture | node synwatch.js s | node synwatch.js Mpkt/s | node synwatch.js / tcpdump | node synwatch.js CPU s |', '|---|---:|---:|---:|---:|');
   for (const c of results) {
     const sw = med(c.synwatchViaNode, (t) => t.wallS);
     const td = med(c.tcpdump, (t) => t.wallS);
@@ -356,7 +356,7 @@ async function main(): Promise<number> {
     const cpuRatio = med(flood.tcpdump, (t) => t.cpuS) / med(flood.synwatch, (t) => t.cpuS);
     L.push(`- flood: synwatch throughput ${ratio.toFixed(2)} × tcpdump's BPF-only pass by wall time (${cpuRatio.toFixed(2)} × by CPU time); target ≥ ${TARGET_RATIO_VS_TCPDUMP} (direction ≥ 1): ${ratio >= TARGET_RATIO_VS_TCPDUMP ? 'PASS' : 'FAIL'}`);
     const viaNode = med(flood.tcpdump, (t) => t.wallS) / med(flood.synwatchViaNode, (t) => t.wallS);
-    L.push(`- flood, run as \`node dist/src/cli/main.js\`${extraCa ? ` (${EXTRA_CA} kept)` : ''}: ${viaNode.toFixed(2)} × tcpdump by wall time`);
+    L.push(`- flood, run as \`node dist/synwatch.js\`${extraCa ? ` (${EXTRA_CA} kept)` : ''}: ${viaNode.toFixed(2)} × tcpdump by wall time`);
   }
   const spoofed = results.find((c) => c.m.kind === 'spoofed');
   if (spoofed) {
@@ -375,8 +375,8 @@ async function main(): Promise<number> {
   L.push('## Commands', '', '```');
   L.push(`npm run bench -- --runs ${runs}        # = npm run build && node dist/bench/run.js`);
   L.push(`node dist/bench/generate.js --dir ${dir}`);
-  L.push(`/usr/bin/time -f '%U %S %M' dist/src/cli/main.js analyze ${dir}/CAPTURE.pcap --json > /dev/null   # = synwatch analyze`);
-  L.push(`/usr/bin/time -f '%U %S %M' node dist/src/cli/main.js analyze ${dir}/CAPTURE.pcap --json > /dev/null`);
+  L.push(`/usr/bin/time -f '%U %S %M' dist/synwatch.js analyze ${dir}/CAPTURE.pcap --json > /dev/null   # = synwatch analyze`);
+  L.push(`/usr/bin/time -f '%U %S %M' node dist/synwatch.js analyze ${dir}/CAPTURE.pcap --json > /dev/null`);
   L.push(`/usr/bin/time -f '%U %S %M' tcpdump -r ${dir}/CAPTURE.pcap -nn '${TCPDUMP_FILTER}' -w /dev/null`);
   L.push(`editcap -r ${dir}/CAPTURE.pcap ${dir}/CAPTURE-100k.pcap 1-${TSHARK_PREFIX}`);
   L.push(`/usr/bin/time -f '%U %S %M' tshark -r ${dir}/CAPTURE-100k.pcap -Y '${TSHARK_FILTER}' -w /dev/null`);

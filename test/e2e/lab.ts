@@ -38,7 +38,7 @@ import * as path from 'node:path';
 
 /** dist/test/e2e -> repository root (resolved from this file, never hard-coded). */
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
-export const SYNWATCH_MAIN = path.join(REPO_ROOT, 'dist/src/cli/main.js');
+export const SYNWATCH_MAIN = path.join(REPO_ROOT, 'dist/synwatch.js');
 
 export type NsRole = 'server' | 'router' | 'attacker' | 'client';
 
@@ -799,7 +799,7 @@ export class Lab {
   // ---- synwatch ----
 
   /**
-   * Starts `synwatch ARGS` (node dist/src/cli/main.js) in the server namespace with info logs,
+   * Starts `synwatch ARGS` (node dist/synwatch.js) in the server namespace with info logs,
    * and, for `live`, waits for its "capturing" line.
    */
   async synwatch(args: string[], options: { waitFor?: string | null; timeoutMs?: number; label?: string } = {}): Promise<LabProcess> {

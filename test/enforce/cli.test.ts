@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { ensureAddonBuilt, netnsUnavailable, TestNetns } from './netns';
 import { readLedger } from '../../src/enforce/ledger';
 import { SYNWATCH_RTM_PROTOCOL } from '../../src/enforce/routes';
+import { CLI } from '../support/paths';
 
 const skip = netnsUnavailable();
 
@@ -46,6 +47,13 @@ describe('blocks and unblock in a network namespace', { skip: skip ?? undefined 
   after(() => {
     ns?.delete();
     if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  test('the installed command (the bundle in dist/) finds and loads the netlink addon', () => {
+    // The addon path is found from the package root; a wrong one would be EADDON, exit 1.
+    const r = ns.exec(CLI, ['blocks', '--json', '--backend', 'netlink', '--state-dir', stateDir]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as unknown[]).length, 3);
   });
 
   test('blocks --json lists our routes joined with the ledger, never the foreign one', () => {

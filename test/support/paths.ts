@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-export const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+/** The synwatch command as installed (package.json bin): the bundle of dist/src/cli/main.js. */
+export const CLI = path.join(REPO_ROOT, 'dist', 'synwatch.js');
 export const FIXTURES = path.join(REPO_ROOT, 'fixtures');
 /** ../shared/corpus beside the clone: present in CI, absent in a user's clone. */
 export const CORPUS = path.resolve(REPO_ROOT, '..', 'shared', 'corpus');
