@@ -15,9 +15,12 @@
  *   ring order. Memory traffic is what a flood costs (each new SYN writes a record and dirties an
  *   index line); the IPv4 record at half the size was measured on the bench flood: see
  *   bench/findings.md.
- * - Record storage is reserved for maxAttempts up front; the operating system commits the pages
- *   only when they are first written, so a small capture costs little and a flood never copies
- *   records. The index grows with the live entries.
+ * - Record storage is reserved for maxAttempts at the table's first insert; the operating system
+ *   commits the pages only when they are first written, so a small capture costs little and a
+ *   flood never copies records. Not before the first insert: the IPv6 table of an IPv4 capture
+ *   would reserve 72 MB that V8 counts as external memory and collects garbage over (pipeline
+ *   construction 5-6 -> 2 ms, one mark-compact fewer at start-up). The index grows with the
+ *   live entries.
  *
  * Key layout (keyWords words): client address (1 or 4), server address (1 or 4),
  * clientPort << 16 | serverPort (1), client ISN (1): see keyPorts and keyIsn.
@@ -74,15 +77,15 @@ export class AttemptTable {
   readonly addressWords: number;
   readonly maxCapacity: number;
   private readonly recordWords: number;
-  /** Records, recordWords words each. */
-  readonly rec: Uint32Array;
+  /** Records, recordWords words each (empty until the first insert). */
+  rec = new Uint32Array(0);
   /** The same words as int32, for find4's comparisons with int32 arguments. */
-  private readonly rec32: Int32Array;
+  private rec32 = new Int32Array(0);
   /**
    * First-SYN packet time per slot: the caller writes it right after insert/insert4 (no time
    * argument: see clock.ts), and inserts in time order (the ring is the timeout order).
    */
-  readonly firstUs: Float64Array;
+  firstUs = new Float64Array(0);
   /**
    * Open-addressing index: pairs (hash, slot + 1); 0 marks an empty pair. It grows with the
    * live entries (load <= 1/2), so its size follows the traffic: a data-heavy capture with few
@@ -111,9 +114,6 @@ export class AttemptTable {
     while (rw < keyWords + VALUE_WORDS) rw *= 2;
     this.recordWords = rw;
     this.maxCapacity = maxAttempts;
-    this.rec = new Uint32Array(maxAttempts * rw);
-    this.rec32 = new Int32Array(this.rec.buffer);
-    this.firstUs = new Float64Array(maxAttempts);
     const pairs = Math.min(INITIAL_PAIRS, pairsFor(maxAttempts));
     this.index = new Int32Array(pairs * 2);
     this.indexMask = pairs - 1;
@@ -226,6 +226,11 @@ export class AttemptTable {
   /** Take the ring's next slot (growing the index first if due); the caller stamps its firstUs. */
   private nextSlot(): number {
     if (this.size === this.maxCapacity) throw new RangeError('attempt table full');
+    if (this.firstUs.length === 0) {
+      this.rec = new Uint32Array(this.maxCapacity * this.recordWords);
+      this.rec32 = new Int32Array(this.rec.buffer);
+      this.firstUs = new Float64Array(this.maxCapacity);
+    }
     if (2 * (this.size + 1) > this.indexMask + 1 && this.indexMask + 1 < pairsFor(this.maxCapacity)) this.growIndex();
     let slot = this.head + this.size;
     if (slot >= this.maxCapacity) slot -= this.maxCapacity;
