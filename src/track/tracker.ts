@@ -449,15 +449,20 @@ export class HandshakeTracker implements PacketClock {
    */
   private findAttempt(at: AttemptTable, client: Uint32Array, server: Uint32Array, cport: number, sport: number, acked: number, h: number): number {
     const key = this.key;
-    fillKey(at, key, client, server, cport, sport, (acked - 1) >>> 0);
-    const a = at.find(key, h);
+    let a: number;
+    if (at.addressWords === 1) {
+      a = at.find4(h, client[3] | 0, server[3] | 0, (cport << 16) | sport, (acked - 1) | 0);
+    } else {
+      fillKey6(key, client, server, cport, sport, (acked - 1) >>> 0);
+      a = at.find(key, h);
+    }
     if (a !== NONE || this.aliases.table.size === 0) return a;
     const al = this.aliases;
     const full = this.fullKey;
     fillKey6(full, client, server, cport, sport, (acked - 1) >>> 0);
     const alias = al.table.find(full, al.table.hashKey(full));
     if (alias === NONE) return NONE;
-    key[at.keyIsn] = al.isn[alias];
+    fillKey(at, key, client, server, cport, sport, al.isn[alias]);
     return at.find(key, at.hashKey(key));
   }
 
