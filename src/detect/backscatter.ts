@@ -12,6 +12,7 @@ import { FlowTable, resized } from '../track/flow-table';
 import { PacketView } from '../decode/packet';
 import { wordsToIp } from '../decode/address';
 import { byAttemptsThenAddress } from './flood';
+import { PacketClock } from '../track/clock';
 
 export interface BackscatterOptions {
   minSynAcks: number;
@@ -73,10 +74,13 @@ export class BackscatterDetector {
 
   constructor(
     private readonly opts: BackscatterOptions,
+    /** The time of onUnsolicitedSynAck (clock.ts: one call per packet of a reflection flood). */
+    private readonly clock: PacketClock,
     private readonly onAlert: (alert: Alert, phase: 'start' | 'end') => void,
   ) {}
 
-  onUnsolicitedSynAck(v: PacketView, tsUs: number): void {
+  onUnsolicitedSynAck(v: PacketView): void {
+    const tsUs = this.clock.nowUs;
     if (this.lastUs < 0 || tsUs - this.lastUs > this.opts.gapUs) {
       this.finish();
       this.stamp++;

@@ -99,7 +99,7 @@ export class Detector implements TrackerEvents {
     this.sources = tracker.sources;
     const onAlert = (a: Alert, phase: 'start' | 'end') => sink.onAlert(a, phase);
     this.flood = new FloodDetector(opts.flood, tracker.sources, tracker.targets, tracker, onAlert);
-    this.backscatter = new BackscatterDetector(opts.backscatter, onAlert);
+    this.backscatter = new BackscatterDetector(opts.backscatter, tracker, onAlert);
     tracker.sources.onFlaggedEvict = (slot) => this.refresh(this.flaggedBySlot(slot), slot);
     tracker.setEvents(this);
   }
@@ -126,8 +126,8 @@ export class Detector implements TrackerEvents {
     else if (src >= 0) this.sources.countIncompleteInWindow(src, this.opts.windowUs);
   }
 
-  onUnsolicitedSynAck(v: PacketView, tsUs: number): void {
-    this.backscatter.onUnsolicitedSynAck(v, tsUs);
+  onUnsolicitedSynAck(v: PacketView): void {
+    this.backscatter.onUnsolicitedSynAck(v);
   }
 
   onTime(nowUs: number): void {

@@ -61,9 +61,9 @@ import { SourceTable } from './sources';
 import { TargetTable } from './targets';
 
 /**
- * The per-SYN and per-attempt events carry no time: theirs is the tracker's `nowUs` during the
- * call. A double passed to a call V8 does not inline is boxed: one allocation per SYN on a flood
- * (1M HeapNumbers on the bench flood, measured with callgrind).
+ * The per-packet events (onSyn, onAttemptEnd, onUnsolicitedSynAck) carry no time: theirs is the
+ * tracker's `nowUs` during the call (clock.ts). A double passed to a call V8 does not inline is
+ * boxed: one allocation per SYN on a flood (1M HeapNumbers on the bench flood, callgrind).
  */
 export interface TrackerEvents {
   /** A SYN from source `src` to target `target`; `newAttempt` false for a retransmission. */
@@ -71,7 +71,7 @@ export interface TrackerEvents {
   /** An attempt ended; `src` is -1 when the source was evicted meanwhile. */
   onAttemptEnd(src: number, completed: boolean): void;
   /** A SYN-ACK that acknowledges no SYN we saw (reflection, backscatter, or mid-stream start). */
-  onUnsolicitedSynAck(v: PacketView, tsUs: number): void;
+  onUnsolicitedSynAck(v: PacketView): void;
   /** Packet time advanced (called at every sweep). */
   onTime(nowUs: number): void;
 }
@@ -402,7 +402,7 @@ export class HandshakeTracker implements PacketClock {
     const a = this.findAttempt(at, v.dst, v.src, v.dport, v.sport, v.ack | 0, h);
     if (a === NONE) {
       this.totals.unsolicitedSynAck++;
-      this.events.onUnsolicitedSynAck(v, this.nowUs);
+      this.events.onUnsolicitedSynAck(v);
       return;
     }
     const st = at.status(a);
