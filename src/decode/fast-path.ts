@@ -3,9 +3,9 @@
  * and a TCP header, all captured.
  *
  * Contract: `decodeEthernetIpv4Tcp(view, buf, off, end)` takes a frame of LINKTYPE_ETHERNET as
- * decodeFrame bounded it (frame.ts), with at least FAST_PATH_MIN_BYTES captured. It returns true only when the frame is exactly that case, and then it
- * has written every PacketView field with the values the layer decoders (ethernet.ts, ipv4.ts,
- * ipproto.ts, tcp.ts) would have written; the caller counts it (frames, ipv4, tcpSegments: the
+ * decodeFrame bounded it (frame.ts), with at least FAST_PATH_MIN_BYTES captured. It returns true
+ * only when the frame is exactly that case, and then it has written every PacketView field with
+ * the values the layer decoders (ethernet.ts, ipv4.ts, ipproto.ts, tcp.ts) would have written; the caller counts it (frames, ipv4, tcpSegments: the
  * only counters those layers touch for such a frame). Anything else (a VLAN tag, a fragment, a
  * datagram cut by the snaplen or longer than the frame, a header length that is wrong) returns
  * false, possibly after writing some fields, and the caller resets the view and runs the layers,
@@ -16,6 +16,7 @@
  * Why: one flood packet went through six calls and ~19 resets before its fields were read
  * (bench/findings.md has the instruction counts).
  */
+import { setMappedV4 } from './ipv4';
 import { PacketView, resetAnnotations } from './packet';
 
 /** Ethernet II header, EtherType IPv4, IPv4 and TCP minimum header lengths. */
@@ -26,8 +27,6 @@ const TCP_MIN_HEADER = 20;
 const TCP_PROTOCOL = 6;
 /** IPv4 flags/fragment word: more-fragments bit and fragment offset (DF may be set). */
 const FRAGMENT_BITS = 0x3fff;
-/** Word 2 of an IPv4-mapped address (::ffff:a.b.c.d), as in ipv4.ts. */
-const MAPPED_V4 = 0xffff;
 
 /** Bytes every frame this path takes has captured at least. */
 export const FAST_PATH_MIN_BYTES = ETH_HEADER + IPV4_MIN_HEADER + TCP_MIN_HEADER;
@@ -63,17 +62,7 @@ export function decodeEthernetIpv4Tcp(view: PacketView, buf: Buffer, off: number
   const payloadLen = ipEnd - tcp - tcpHeaderLen;
   if (tcpHeaderLen < TCP_MIN_HEADER || payloadLen < 0) return false;
 
-  view.ipVersion = 4;
-  const src = view.src;
-  const dst = view.dst;
-  src[0] = 0;
-  src[1] = 0;
-  src[2] = MAPPED_V4;
-  src[3] = d.getUint32(ip + 12);
-  dst[0] = 0;
-  dst[1] = 0;
-  dst[2] = MAPPED_V4;
-  dst[3] = d.getUint32(ip + 16);
+  setMappedV4(view, d.getInt32(ip + 12), d.getInt32(ip + 16));
   view.ipProto = TCP_PROTOCOL;
   const ports = d.getUint32(tcp);
   view.sport = ports >>> 16;

@@ -81,14 +81,25 @@ export function decodeIpv4(
 
 /** ipVersion 4 and both addresses as IPv4-mapped words (shared with quoted headers in icmp.ts). */
 export function setIpv4Addresses(view: PacketView, buf: Buffer, srcAt: number, dstAt: number): void {
+  setMappedV4(view, u32(buf, srcAt) | 0, u32(buf, dstAt) | 0);
+}
+
+/**
+ * ipVersion 4 and the two 32-bit addresses as IPv4-mapped words (fast-path.ts reads them itself).
+ * Callers pass the addresses as int32 (the same bits in the Uint32Array): a uint32 above 2^31
+ * would be boxed if V8 did not inline the call (src/track/clock.ts).
+ */
+export function setMappedV4(view: PacketView, src: number, dst: number): void {
   view.ipVersion = 4;
   // All four words: an outer IPv6 header (4in6) may have set them.
-  view.src[0] = 0;
-  view.src[1] = 0;
-  view.src[2] = MAPPED_V4;
-  view.src[3] = u32(buf, srcAt);
-  view.dst[0] = 0;
-  view.dst[1] = 0;
-  view.dst[2] = MAPPED_V4;
-  view.dst[3] = u32(buf, dstAt);
+  const s = view.src;
+  const d = view.dst;
+  s[0] = 0;
+  s[1] = 0;
+  s[2] = MAPPED_V4;
+  s[3] = src;
+  d[0] = 0;
+  d[1] = 0;
+  d[2] = MAPPED_V4;
+  d[3] = dst;
 }

@@ -94,9 +94,9 @@ export class SourceTable {
   }
 
   /**
-   * lookup() of the IPv4-mapped address ::ffff:`addr` (`addr` its 32-bit IPv4 value, as uint32 or int32), the same
-   * slot, the same LRU touch, without building and comparing the key on a hit (the per-SYN path
-   * of an IPv4 flood).
+   * lookup() of the IPv4-mapped address ::ffff:`addr` (`addr` its 32-bit IPv4 value, as uint32
+   * or int32), the same slot, the same LRU touch, without building and comparing the key on a hit
+   * (the per-SYN path of an IPv4 flood).
    */
   lookupV4(addr: number): number {
     const cached = this.v4Cache.get(addr, 0);
