@@ -1,6 +1,13 @@
-# synwatch_route: the rtnetlink host-route addon (see src/route.c). Plain C against node_api.h,
-# so it needs no npm dependency and builds offline against the installed Node headers.
+# Two addons, plain C against node_api.h (no npm dependency, builds offline against the installed
+# Node headers):
+#   synwatch_route    rtnetlink host routes (src/route.c); always built.
+#   synwatch_capture  live capture, sending and the interface list over the system libpcap
+#                     (src/capture.c); built only where libpcap's development files are
+#                     installed (have-pcap.sh), so the route addon never depends on them.
 {
+  "variables": {
+    "have_pcap%": "<!(sh ./have-pcap.sh)"
+  },
   "targets": [
     {
       "target_name": "synwatch_route",
@@ -9,5 +16,19 @@
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "cflags_c": ["-std=gnu11"]
     }
+  ],
+  "conditions": [
+    ["have_pcap==1", {
+      "targets": [
+        {
+          "target_name": "synwatch_capture",
+          "sources": ["src/capture.c"],
+          "defines": ["NAPI_VERSION=8"],
+          "cflags": ["-Wall", "-Wextra", "-O2"],
+          "cflags_c": ["-std=gnu11"],
+          "libraries": ["-lpcap"]
+        }
+      ]
+    }]
   ]
 }
