@@ -45,6 +45,12 @@ export class Pipeline {
     if (r === DecodeResult.TcpSegment) t.commit(ts);
   };
 
+  /** Process the segments waiting in the tracker's batch now (live: at the end of each capture
+   *  batch, so no SYN waits for the next one). */
+  flush(): void {
+    this.tracker.flush();
+  }
+
   /** Advance the clock without a packet (live mode's idle ticks). */
   tick(nowUs: number): void {
     if (nowUs > this.nowUs) this.nowUs = nowUs;

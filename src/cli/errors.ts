@@ -72,3 +72,13 @@ export function positiveNumber(option: string) {
     return n;
   };
 }
+
+export function intInRange(option: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${option} takes a whole number from ${min} to ${max}, got '${value}'`);
+    }
+    return n;
+  };
+}

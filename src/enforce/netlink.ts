@@ -8,10 +8,9 @@
  * back to `ip route` (iproute.ts) with one warning line when the addon cannot be loaded (not
  * built, wrong Node ABI, marker mismatch).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { HostRoute, RouteBackend, RouteType } from './contract';
 import { canonicalIp } from '../decode/address';
+import { nativeAddonPath } from '../native-addon';
 import { IpRouteBackend } from './iproute';
 import { assertRouteArgs, compareIp, ROUTE_TYPES, RouteError, SYNWATCH_RTM_PROTOCOL } from './routes';
 
@@ -24,18 +23,7 @@ export interface NativeRouteAddon {
   readonly types: Readonly<Record<RouteType, number>>;
 }
 
-/**
- * native/build/Release under the package root: the nearest directory above this file that holds
- * package.json (dist/src/enforce in the compiled tree, dist/ in the bundled command).
- */
-export const DEFAULT_ADDON_PATH = path.join(packageRoot(__dirname), 'native/build/Release/synwatch_route.node');
-
-function packageRoot(from: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) return path.resolve(from, '../../..');
-  }
-}
+export const DEFAULT_ADDON_PATH = nativeAddonPath('synwatch_route');
 
 export class NetlinkBackend implements RouteBackend {
   readonly name = 'netlink';

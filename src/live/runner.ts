@@ -8,17 +8,26 @@
  *     halfOpen?, attempts?, completed?, incomplete?} per decision (synTime: the event time of
  *     the triggering SYN; routeTime: when the backend confirmed the route; both event clock);
  *   {"msg":"alert", kind, phase: "start"|"end", start, end, count, ...} per flood/backscatter;
- *   {"msg":"status", ...} every --status-interval seconds;
+ *   {"msg":"status", ...} every --status-interval seconds, with the capture counters captured,
+ *     received, kernelDrops, ifDrops (libpcap's, widened to 64 bits) beside the pipeline's;
+ *   {"msg":"capture drops", ...} (warn) at most every DROP_WARN_INTERVAL_MS while the kernel or
+ *     the interface drops packets: how many since the last such line, and the totals;
  *   {"msg":"reloaded"} after SIGHUP (allowlist, TTL, caps and route type apply at once; blocks
  *     the new allowlist covers are lifted; dryRun, stateDir and threshold need a restart),
- *   {"msg":"stopped", ...totals} on SIGINT/SIGTERM (exit 0).
+ *   {"msg":"stopped", ...totals, capture counters} on SIGINT/SIGTERM (exit 0), after what the
+ *     kernel ring still held was delivered; a warn line "capture dropped packets" before it when
+ *     any were dropped. A capture failure logs an error line and exits 1.
  *
- * Time: LiveClock (monotonic, anchored to UTC at start) stamps packets and drives TTLs; ticks
- * every TICK_MS keep TTL expiry and flood spans moving when no packet arrives.
+ * Time: packets carry the kernel's timestamps (capture/live.ts); LiveClock reads the same
+ * clock for the ticks every TICK_MS, which keep TTL expiry and flood spans moving when no packet
+ * arrives. Each tick first drains the kernel ring, so time never advances past packets the
+ * kernel already holds: the decisions are those a capture of the same traffic gives.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Logger } from 'pino';
-import { LiveCapture, LiveClock } from '../capture/live';
+import { CaptureStats, LiveCapture, LiveClock } from '../capture/live';
+import { liveFilter } from '../capture/filter';
+import { LINK_TYPES } from '../decode/frame';
 import { Pipeline, PipelineOptions } from '../pipeline';
 import { EnforcementSession, SessionHooks } from '../cli/decisions';
 import { EnforceConfig } from '../enforce/config';
@@ -29,8 +38,11 @@ import { Alert } from '../detect/alerts';
 import { DetectorSink } from '../detect/detector';
 import { alertReport } from '../report/model';
 import { isoUs } from '../report/time';
+import { CaptureError } from '../capture/record';
 
 const TICK_MS = 100;
+/** At most one "capture drops" warning per this long. */
+const DROP_WARN_INTERVAL_MS = 10_000;
 /** Event-loop delay sampling period; the histogram's values include it, so it is subtracted. */
 const LAG_RESOLUTION_MS = 10;
 
@@ -53,7 +65,9 @@ class TimedBackend implements RouteBackend {
 
 export interface LiveRunOptions {
   iface: string;
+  /** The user's --filter, ANDed with the default (capture/filter.ts). */
   filter?: string;
+  snaplen: number;
   bufferBytes: number;
   pipeline: PipelineOptions;
   config: EnforceConfig;
@@ -112,57 +126,88 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     session.policy.restore(report, clock.nowUs());
   }
   const sink = new ReloadableSink(session);
-  // Every packet is processed as it arrives: a batch would hold a flood's 20th SYN back (latency over throughput).
-  const pipeline = new Pipeline({ ...o.pipeline, tracker: { ...o.pipeline.tracker, segmentBatch: 1 } }, {
+  // Segments are processed in the tracker's batches (64), flushed at the end of every capture
+  // batch: a SYN waits at most for the rest of its capture batch, never for the next one.
+  const pipeline = new Pipeline(o.pipeline, {
     onFlag: (ev) => { sink.onFlag(ev); pendingFlag = null; },
     onActivity: (ev) => sink.onActivity(ev),
     onAlert: (a, p) => sink.onAlert(a, p),
     onTime: (t) => sink.onTime(t),
   });
-  const capture = new LiveCapture({ iface: o.iface, filter: o.filter, bufferBytes: o.bufferBytes }, clock, pipeline.onRecord);
+  let failure: Error | null = null;
+  let stop: (why: string) => void = () => {};
+  const capture = new LiveCapture({ iface: o.iface, filter: () => liveFilter(o.filter), userFilter: o.filter, snaplen: o.snaplen, bufferBytes: o.bufferBytes },
+    pipeline.onRecord, {
+      onBatchEnd: () => pipeline.flush(),
+      onFailure: (err) => {
+        failure = err;
+        stop('capture-failed');
+      },
+    });
+  if (!LINK_TYPES.some(([lt]) => lt === capture.linkType)) {
+    capture.close();
+    throw new CaptureError('unknown-link-type', o.iface, null,
+      `interface ${o.iface} has a link type synwatch does not decode (${capture.linkTypeName}, ${capture.linkType})`);
+  }
+  if (capture.warning) log.warn({ iface: o.iface }, `libpcap: ${capture.warning}`);
   const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   const lagMs = (ns: number) => Math.max(0, Math.round((ns / 1e6 - LAG_RESOLUTION_MS) * 1000) / 1000);
   lag.enable();
 
   log.info({
-    iface: o.iface, linkType: capture.linkTypeName, filter: capture.filter, bufferBytes: o.bufferBytes,
+    iface: o.iface, linkType: capture.linkTypeName, filter: liveFilter(o.filter), snaplen: capture.snaplen,
+    bufferBytes: capture.bufferBytes,
     backend: o.config.dryRun ? 'dry-run' : o.backend.name, stateDir: ledger?.dir ?? null,
     threshold: o.pipeline.detector.threshold, blockTtl: o.config.blockTtl, routeType: o.config.routeType,
     maxActiveBlocks: o.config.maxActiveBlocks, maxNewBlocksPerSecond: o.config.maxNewBlocksPerSecond,
     activeBlocks: session.policy.active().length,
   }, 'capturing');
 
-  const ticker = setInterval(() => pipeline.tick(clock.nowUs()), TICK_MS);
-  let lastPackets = 0;
+  const drops = new DropWarnings(log);
+  const tick = () => {
+    capture.drain();
+    pipeline.tick(clock.nowUs());
+    drops.check(capture.stats(), clock.nowUs());
+  };
+  const ticker = setInterval(tick, TICK_MS);
+  let lastCaptured = 0;
   let lastStatusUs = clock.nowUs();
   const status = setInterval(() => {
     const now = clock.nowUs();
-    const pps = ((capture.packets - lastPackets) * 1e6) / Math.max(1, now - lastStatusUs);
-    lastPackets = capture.packets;
+    const c = capture.stats();
+    const pps = ((c.captured - lastCaptured) * 1e6) / Math.max(1, now - lastStatusUs);
+    lastCaptured = c.captured;
     lastStatusUs = now;
-    log.info({ ...counters(pipeline, capture), packetsPerSecond: Math.round(pps),
+    log.info({ ...counters(pipeline, c), packetsPerSecond: Math.round(pps),
       activeBlocks: sink.session.policy.active().length,
-      eventLoopLagMs: { p50: lagMs(lag.percentile(50)), p99: lagMs(lag.percentile(99)), max: lagMs(lag.max) },
-      drops: 'unknown: libpcap drop counts are not exposed by the cap binding' }, 'status');
+      eventLoopLagMs: { p50: lagMs(lag.percentile(50)), p99: lagMs(lag.percentile(99)), max: lagMs(lag.max) } }, 'status');
     lag.reset();
   }, o.statusIntervalMs);
+  capture.start();
 
   return new Promise((resolve) => {
     let stopping = false;
-    const stop = (why: string) => {
+    stop = (why: string) => {
       if (stopping) return;
       stopping = true;
       clearInterval(ticker);
       clearInterval(status);
+      capture.drain(); // what the kernel already holds is analyzed, not lost
       capture.close();
       const now = clock.nowUs();
       pipeline.tick(now);
       pipeline.finish();
       sink.session.policy.shutdown(now, o.unblockOnExit);
       ledger?.close();
-      log.info({ why, ...counters(pipeline, capture), activeBlocks: sink.session.policy.active().length }, 'stopped');
+      const c = capture.stats();
+      if (c.kernelDrops > 0 || c.ifDrops > 0) {
+        log.warn({ kernelDrops: c.kernelDrops, ifDrops: c.ifDrops, received: c.received, captured: c.captured },
+          'capture dropped packets: the counts above are missing them');
+      }
+      if (failure) log.error({ err: failure.message }, 'capture failed');
+      log.info({ why, ...counters(pipeline, c), activeBlocks: sink.session.policy.active().length }, 'stopped');
       process.removeListener('SIGHUP', reload);
-      resolve(0);
+      resolve(failure ? 1 : 0);
     };
     let running = o.config;
     const reload = () => {
@@ -191,12 +236,34 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   });
 }
 
-function counters(p: Pipeline, c: LiveCapture): Record<string, unknown> {
+function counters(p: Pipeline, c: CaptureStats): Record<string, unknown> {
   const t = p.tracker.totals;
   const anomalies = Object.values(p.counters.anomalies).reduce((a, b) => a + b, 0);
   return {
-    packets: c.packets, tcpSegments: p.counters.tcpSegments, synOnly: t.synOnly, synAck: t.synAck,
+    captured: c.captured, received: c.received, kernelDrops: c.kernelDrops, ifDrops: c.ifDrops, captureBatches: c.batches, wakeups: c.wakeups,
+    packets: c.captured, tcpSegments: p.counters.tcpSegments, synOnly: t.synOnly, synAck: t.synAck,
     attempts: t.attempts, completed: t.completed, flagged: p.detector.flagged.length, anomalies,
     evictions: { sources: p.tracker.sources.table.evictions, attempts: p.tracker.attemptEvictions, targets: p.tracker.targets.table.evictions },
   };
+}
+
+/** Rate-limited warnings while packets are being dropped (never silent, never a flood of lines). */
+class DropWarnings {
+  private warnedKernel = 0;
+  private warnedIf = 0;
+  private lastWarnUs = -Infinity;
+
+  constructor(private readonly log: Logger) {}
+
+  check(c: CaptureStats, nowUs: number): void {
+    const kernel = c.kernelDrops - this.warnedKernel;
+    const iface = c.ifDrops - this.warnedIf;
+    if ((kernel === 0 && iface === 0) || nowUs - this.lastWarnUs < DROP_WARN_INTERVAL_MS * 1000) return;
+    this.log.warn({ kernelDrops: kernel, ifDrops: iface, totalKernelDrops: c.kernelDrops, totalIfDrops: c.ifDrops,
+      hint: kernel > 0 ? 'the kernel ring overflowed: raise --buffer-mib, narrow --filter, or lower --snaplen' : 'the interface dropped them before capture' },
+    'capture drops');
+    this.warnedKernel = c.kernelDrops;
+    this.warnedIf = c.ifDrops;
+    this.lastWarnUs = nowUs;
+  }
 }

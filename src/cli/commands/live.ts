@@ -8,14 +8,14 @@ import * as fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { addDetectionOptions, DetectionFlags, pipelineOptions } from '../detection-options';
 import { addPolicyOptions } from '../policy-options';
-import { positiveInt, positiveSeconds, UsageError } from '../errors';
+import { intInRange, positiveInt, positiveSeconds, UsageError } from '../errors';
 import { usage } from '../decisions';
 import { readHostFacts } from '../../enforce/allowlist';
 import { CliEnforceOptions, resolveConfig } from '../../enforce/config';
 import { backendChoice, openRouteBackend } from '../../enforce/netlink';
 import { RecordingBackend } from '../../enforce/recording';
 import { RouteError } from '../../enforce/routes';
-import { DEFAULT_BUFFER_BYTES } from '../../capture/live';
+import { DEFAULT_BUFFER_BYTES, DEFAULT_SNAPLEN, MAX_SNAPLEN, MIN_SNAPLEN } from '../../capture/live';
 import { runLive } from '../../live/runner';
 import { createLogger } from '../log';
 
@@ -23,6 +23,7 @@ type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & {
   interface: string;
   filter?: string;
   bufferMib?: number;
+  snaplen?: number;
   statusInterval?: number;
   unblockOnExit?: boolean;
   backend: string;
@@ -37,7 +38,8 @@ export function register(program: Command): void {
     .description('capture on an interface, flag SYN-flood sources and block them with reject routes')
     .requiredOption('-i, --interface <iface>', 'interface to capture on (any: all, as Linux SLL)')
     .option('--filter <expr>', 'BPF expression ANDed with the default filter (e.g. "dst port 80 or src port 80")')
-    .addOption(new Option('--buffer-mib <n>', `kernel capture buffer, MiB (default ${DEFAULT_BUFFER_BYTES / 1048576}; snaplen is 65535)`).argParser(positiveInt('--buffer-mib')))
+    .addOption(new Option('--buffer-mib <n>', `kernel capture ring, MiB (default ${DEFAULT_BUFFER_BYTES / 1048576}: ~190,000 frames at the default snaplen)`).argParser(positiveInt('--buffer-mib', 2047)))
+    .addOption(new Option('--snaplen <bytes>', `bytes captured per packet (default ${DEFAULT_SNAPLEN}: Ethernet, two VLAN tags, IPv6 extension headers, TCP options)`).argParser(intInRange('--snaplen', MIN_SNAPLEN, MAX_SNAPLEN)))
     .addOption(new Option('--status-interval <s>', 'seconds between status lines (default 10)').argParser(positiveSeconds('--status-interval')))
     .option('--unblock-on-exit', 'remove all blocks when stopped (default: keep them, ledger-backed)')
     .option('--backend <backend>', 'route backend: auto | netlink | iproute', 'auto');
@@ -61,6 +63,7 @@ export function register(program: Command): void {
     const code = await runLive({
       iface: flags.interface,
       filter: flags.filter,
+      snaplen: flags.snaplen ?? DEFAULT_SNAPLEN,
       bufferBytes: (flags.bufferMib ?? DEFAULT_BUFFER_BYTES / 1048576) * 1048576,
       pipeline: pipelineOptions(flags, config.threshold),
       config,
