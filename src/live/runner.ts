@@ -20,7 +20,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Logger } from 'pino';
 import { LiveCapture, LiveClock } from '../capture/live';
 import { Pipeline, PipelineOptions } from '../pipeline';
-import { EnforcementSession, SessionHooks } from '../cli/decisions';
+import { EnforcementSession, SessionHooks } from '../enforce/session';
 import { EnforceConfig } from '../enforce/config';
 import { RouteBackend, FlagEvent, Decision, HostRoute, RouteType } from '../enforce/contract';
 import { Ledger } from '../enforce/ledger';

@@ -8,8 +8,7 @@ import * as fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { addDetectionOptions, DetectionFlags, pipelineOptions } from '../detection-options';
 import { addPolicyOptions } from '../policy-options';
-import { positiveInt, positiveSeconds, UsageError } from '../errors';
-import { usage } from '../decisions';
+import { positiveInt, positiveSeconds, usage, UsageError } from '../errors';
 import { readHostFacts } from '../../enforce/allowlist';
 import { CliEnforceOptions, resolveConfig } from '../../enforce/config';
 import { backendChoice, openRouteBackend } from '../../enforce/netlink';
@@ -58,7 +57,8 @@ export function register(program: Command): void {
     });
     checkPrivileges(config.dryRun);
     const backend = config.dryRun ? new RecordingBackend() : openRouteBackend({ prefer, warn: (m) => log.warn(m) });
-    const code = await runLive({
+    // runLive builds its EnforcementSession before it returns: a bad allowlist is a usage error.
+    const code = await usage(() => runLive({
       iface: flags.interface,
       filter: flags.filter,
       bufferBytes: (flags.bufferMib ?? DEFAULT_BUFFER_BYTES / 1048576) * 1048576,
@@ -69,7 +69,7 @@ export function register(program: Command): void {
       statusIntervalMs: Math.round((flags.statusInterval ?? 10) * 1000),
       unblockOnExit: flags.unblockOnExit === true,
       reloadConfig: () => resolveConfig(cli),
-    }, log);
+    }, log));
     process.exitCode = code;
   });
 }
