@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { Command, Option } from 'commander';
-import { addDetectionOptions, DetectionFlags, pipelineOptions } from '../detection-options';
+import { addDetectionOptions } from '../detection-options';
 import { addPolicyOptions } from '../policy-options';
 import { positiveInt, positiveSeconds, usage, UsageError } from '../errors';
 import { readHostFacts } from '../../enforce/allowlist';
@@ -16,6 +16,7 @@ import { RecordingBackend } from '../../enforce/recording';
 import { RouteError } from '../../enforce/routes';
 import { DEFAULT_BUFFER_BYTES } from '../../capture/live';
 import { runLive } from '../../live/runner';
+import { DetectionFlags, pipelineOptions } from '../../pipeline-options';
 import { createLogger } from '../log';
 
 type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & {
