@@ -16,7 +16,8 @@
  */
 import { Alert } from '../detect/alerts';
 import { DetectorSink } from '../detect/detector';
-import { ActivityEvent, Decision, FlagEvent, RouteBackend } from './contract';
+import { ActivityEvent, FlagEvent } from '../detect/events';
+import { Decision, RouteBackend } from './contract';
 import { buildDefaultAllowlist, HostFacts } from './allowlist';
 import { EnforceConfig, resolveConfig, CliEnforceOptions } from './config';
 import { BlockPolicy } from './policy';

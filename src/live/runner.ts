@@ -22,11 +22,12 @@ import { LiveCapture, LiveClock } from '../capture/live';
 import { Pipeline, PipelineOptions } from '../pipeline';
 import { EnforcementSession, SessionHooks } from '../enforce/session';
 import { EnforceConfig } from '../enforce/config';
-import { RouteBackend, FlagEvent, Decision, HostRoute, RouteType } from '../enforce/contract';
+import { RouteBackend, Decision, HostRoute, RouteType } from '../enforce/contract';
 import { Ledger } from '../enforce/ledger';
 import { HostFacts } from '../enforce/allowlist';
 import { Alert } from '../detect/alerts';
 import { DetectorSink } from '../detect/detector';
+import { FlagEvent } from '../detect/events';
 import { alertReport } from '../report/model';
 import { isoUs } from '../report/time';
 
