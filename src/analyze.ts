@@ -6,8 +6,8 @@ import { readCaptureFile } from './capture/reader';
 import { CaptureSummary } from './capture/record';
 import { Pipeline } from './pipeline';
 import { buildReport, Report } from './report/model';
-import { DetectionFlags, pipelineOptions, settingsRecord } from './cli/detection-options';
-import { EnforcementSession } from './cli/decisions';
+import { DetectionFlags, pipelineOptions, settingsRecord } from './pipeline-options';
+import { EnforcementSession } from './enforce/session';
 import { CliEnforceOptions } from './enforce/config';
 
 export type AnalyzeFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'>;

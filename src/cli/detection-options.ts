@@ -1,22 +1,12 @@
 /**
  * The detection options shared by `analyze`, `replay` and `live`: one definition, so that
  * `--threshold N` means the same everywhere (the number of half-open attempts from one source
- * that flags it; `poll` gives it the same meaning over /proc/net/tcp).
+ * that flags it; `poll` gives it the same meaning over /proc/net/tcp). The parsed values are
+ * DetectionFlags; src/pipeline-options.ts maps them onto the pipeline.
  */
 import { Command, Option } from 'commander';
-import { DEFAULT_PIPELINE_OPTIONS, PipelineOptions } from '../pipeline';
+import { DEFAULT_PIPELINE_OPTIONS } from '../pipeline';
 import { positiveInt, positiveSeconds, ratio } from './errors';
-
-export interface DetectionFlags {
-  threshold?: number;
-  handshakeTimeout?: number;
-  window?: number;
-  windowIncomplete?: number;
-  maxCompletionRatio?: number;
-  scanPorts?: number;
-  maxSources?: number;
-  maxAttempts?: number;
-}
 
 export function addDetectionOptions(cmd: Command): Command {
   const d = DEFAULT_PIPELINE_OPTIONS.detector;
@@ -39,38 +29,3 @@ export function addDetectionOptions(cmd: Command): Command {
  * beyond the 1M default (and beyond what typed arrays and overcommit allow without surprises).
  */
 const MAX_ATTEMPTS = 1 << 24;
-
-/** `configThreshold`: the config file's threshold, used when --threshold is not given. */
-export function pipelineOptions(f: DetectionFlags, configThreshold?: number): PipelineOptions {
-  const d = DEFAULT_PIPELINE_OPTIONS;
-  return {
-    tracker: {
-      ...d.tracker,
-      handshakeTimeoutUs: f.handshakeTimeout !== undefined ? Math.round(f.handshakeTimeout * 1e6) : d.tracker.handshakeTimeoutUs,
-      maxSources: f.maxSources ?? d.tracker.maxSources,
-      maxAttempts: f.maxAttempts ?? d.tracker.maxAttempts,
-    },
-    detector: {
-      ...d.detector,
-      threshold: f.threshold ?? configThreshold ?? d.detector.threshold,
-      windowUs: f.window !== undefined ? Math.round(f.window * 1e6) : d.detector.windowUs,
-      windowIncomplete: f.windowIncomplete ?? d.detector.windowIncomplete,
-      maxCompletionRatio: f.maxCompletionRatio ?? d.detector.maxCompletionRatio,
-      scanPorts: f.scanPorts ?? d.detector.scanPorts,
-    },
-  };
-}
-
-/** The settings as the report shows them. */
-export function settingsRecord(o: PipelineOptions): Record<string, number> {
-  return {
-    threshold: o.detector.threshold,
-    handshakeTimeoutSeconds: o.tracker.handshakeTimeoutUs / 1e6,
-    windowSeconds: o.detector.windowUs / 1e6,
-    windowIncomplete: o.detector.windowIncomplete,
-    maxCompletionRatio: o.detector.maxCompletionRatio,
-    scanPorts: o.detector.scanPorts,
-    maxSources: o.tracker.maxSources,
-    maxAttempts: o.tracker.maxAttempts,
-  };
-}

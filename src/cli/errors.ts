@@ -3,6 +3,8 @@
  * line on stderr and no stack trace (SYNWATCH_DEBUG=1 prints the stack for developers).
  */
 import { InvalidArgumentError } from 'commander';
+import { AllowlistError } from '../enforce/allowlist';
+import { ConfigError } from '../enforce/config';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -19,6 +21,31 @@ export function reportError(err: unknown): number {
   process.stderr.write(`synwatch: ${e.message.split('\n')[0]}\n`);
   if (process.env.SYNWATCH_DEBUG && e.stack) process.stderr.write(`${e.stack}\n`);
   return usage ? EXIT_USAGE : EXIT_ERROR;
+}
+
+/**
+ * Configuration mistakes are usage errors (exit 2): a ConfigError or AllowlistError from `parse`
+ * becomes a UsageError with the same message, which already names the option or the file.
+ */
+export function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw asUsageError(e);
+  }
+}
+
+/** `usage` for work that validates its configuration inside a promise (analyzeCapture). */
+export async function usageAsync<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    throw asUsageError(e);
+  }
+}
+
+function asUsageError(e: unknown): unknown {
+  return e instanceof ConfigError || e instanceof AllowlistError ? new UsageError(e.message) : e;
 }
 
 /** commander argument parsers that name the option in their message. */

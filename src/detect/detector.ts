@@ -20,7 +20,7 @@
  *
  * Floods as a whole and backscatter are delegated to FloodDetector and BackscatterDetector.
  */
-import { ActivityEvent, FlagEvent, FlagReason } from '../enforce/contract';
+import { ActivityEvent, FlagEvent, FlagReason } from './events';
 import { PacketView } from '../decode/packet';
 import { familyOf, wordsToIp } from '../decode/address';
 import { SourceTable } from '../track/sources';

@@ -1,41 +1,12 @@
 /**
- * What the detector hands the enforcer, and what the enforcer reports back.
+ * What the enforcer reports back, and the route backend it drives.
  *
- * The detector reports facts about sources (flagged, still active); the policy (src/enforce/
- * policy.ts) decides (allowlist, TTL, caps, dry-run) and drives a RouteBackend. Every time here
- * is the caller's clock in integer microseconds: packet time in analyze and replay, a monotonic
- * clock anchored to UTC in live mode. The policy never reads the wall clock itself, so the same
- * inputs give the same decisions.
+ * The detector reports facts about sources (src/detect/events.ts: flagged, still active); the
+ * policy (src/enforce/policy.ts) decides (allowlist, TTL, caps, dry-run) and drives a
+ * RouteBackend. Every time here is the caller's clock in integer microseconds: packet time in
+ * analyze and replay, a monotonic clock anchored to UTC in live mode. The policy never reads the
+ * wall clock itself, so the same inputs give the same decisions.
  */
-
-export type FlagReason = 'flood' | 'scan';
-
-/** The detector flagged a source: it sends SYNs and doesn't finish handshakes. */
-export interface FlagEvent {
-  /** Canonical text form: dotted quad for IPv4 (never ::ffff:...), RFC 5952 for IPv6. */
-  ip: string;
-  family: 4 | 6;
-  /** Time of the SYN that crossed the threshold. */
-  tsUs: number;
-  reason: FlagReason;
-  /** Counts at flag time (for the decision log). */
-  halfOpen: number;
-  attempts: number;
-  completed: number;
-  incomplete: number;
-  distinctPorts: number;
-}
-
-/** A flagged source keeps attacking (emitted at most once per second of the caller's clock). */
-export interface ActivityEvent {
-  /**
-   * Canonical text (wordsToIp's: what the detector and the poller send), looked up as is: an
-   * activity is per packet burst, and parsing there cost the flood bench ~27 ms.
-   */
-  ip: string;
-  family: 4 | 6;
-  tsUs: number;
-}
 
 export type DecisionAction =
   | 'block'        // route installed (or would be, in dry-run)

@@ -28,7 +28,8 @@
  *   without, leaves routes in place for the next start's ledger reconcile.
  * - The ledger is the caller's to open and close; in dry-run it is never written.
  */
-import type { ActivityEvent, Decision, DecisionSink, FlagEvent, RouteBackend, RouteType } from './contract';
+import type { ActivityEvent, FlagEvent } from '../detect/events';
+import type { Decision, DecisionSink, RouteBackend, RouteType } from './contract';
 import { canonicalIp } from '../decode/address';
 import type { Allowlist } from './allowlist';
 import type { ActiveBlock, Ledger, ReconcileReport } from './ledger';

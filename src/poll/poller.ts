@@ -4,7 +4,7 @@
  *
  * Contract: pollOnce(nowUs) reads the tables once and, for each source with halfOpen >= threshold,
  * calls policy.onFlag the first time it crosses (reason "flood") and policy.onActivity (at most once
- * per second per source, as contract.ts promises) while it stays over; a source that drops below
+ * per second per source, as ActivityEvent promises) while it stays over; a source that drops below
  * the threshold is forgotten, so a later attack flags it again. Then it calls policy.tick(nowUs).
  * Sources are visited in a fixed order (count desc, address), so decisions are reproducible.
  *
@@ -16,7 +16,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import type { ActivityEvent, FlagEvent } from '../enforce/contract';
+import type { ActivityEvent, FlagEvent } from '../detect/events';
 import { countHalfOpen, parseProcNetTcp, type HalfOpenCount } from './proc-net-tcp';
 
 export const PROC_NET_TCP_FILES = ['/proc/net/tcp', '/proc/net/tcp6'] as const;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { HandshakeTracker, DEFAULT_TRACKER_OPTIONS } from '../../src/track/tracker';
 import { Detector, DetectorSink, DEFAULT_DETECTOR_OPTIONS } from '../../src/detect/detector';
 import { Alert } from '../../src/detect/alerts';
-import { ActivityEvent, FlagEvent } from '../../src/enforce/contract';
+import { ActivityEvent, FlagEvent } from '../../src/detect/events';
 import { RSTACK, SYN, SYNACK, Seg, handshake, viewOf } from '../track/segments';
 
 class Sink implements DetectorSink {

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ActivityEvent, FlagEvent } from '../../src/enforce/contract';
+import type { ActivityEvent, FlagEvent } from '../../src/detect/events';
 import { countHalfOpen, parseProcAddress, parseProcNetTcp, TCP_SYN_RECV } from '../../src/poll/proc-net-tcp';
 import { SynRecvPoller } from '../../src/poll/poller';
 

@@ -11,6 +11,7 @@ import { addDetectionOptions } from '../detection-options';
 import { addPolicyOptions } from '../policy-options';
 import { progressReporter } from '../progress';
 import { createLogger } from '../log';
+import { usageAsync } from '../errors';
 
 export function register(program: Command): void {
   const cmd = program
@@ -24,7 +25,8 @@ export function register(program: Command): void {
     const progress = progressReporter(file);
     let analysis;
     try {
-      analysis = await analyzeCapture(file, flags, progress.onProgress);
+      // analyzeCapture builds its EnforcementSession from the flags: bad ones are usage errors.
+      analysis = await usageAsync(() => analyzeCapture(file, flags, progress.onProgress));
     } finally {
       progress.done();
     }

@@ -6,10 +6,9 @@
  */
 import * as fs from 'node:fs';
 import { Command, Option } from 'commander';
-import { addDetectionOptions, DetectionFlags, pipelineOptions } from '../detection-options';
+import { addDetectionOptions } from '../detection-options';
 import { addPolicyOptions } from '../policy-options';
-import { intInRange, positiveInt, positiveSeconds, UsageError } from '../errors';
-import { usage } from '../decisions';
+import { intInRange, positiveInt, positiveSeconds, usage, UsageError } from '../errors';
 import { readHostFacts } from '../../enforce/allowlist';
 import { CliEnforceOptions, resolveConfig } from '../../enforce/config';
 import { backendChoice, openRouteBackend } from '../../enforce/netlink';
@@ -17,6 +16,7 @@ import { RecordingBackend } from '../../enforce/recording';
 import { RouteError } from '../../enforce/routes';
 import { DEFAULT_BUFFER_BYTES, DEFAULT_SNAPLEN, MAX_SNAPLEN, MIN_SNAPLEN } from '../../capture/live';
 import { runLive } from '../../live/runner';
+import { DetectionFlags, pipelineOptions } from '../../pipeline-options';
 import { createLogger } from '../log';
 
 type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & {
@@ -60,7 +60,8 @@ export function register(program: Command): void {
     });
     checkPrivileges(config.dryRun);
     const backend = config.dryRun ? new RecordingBackend() : openRouteBackend({ prefer, warn: (m) => log.warn(m) });
-    const code = await runLive({
+    // runLive builds its EnforcementSession before it returns: a bad allowlist is a usage error.
+    const code = await usage(() => runLive({
       iface: flags.interface,
       filter: flags.filter,
       snaplen: flags.snaplen ?? DEFAULT_SNAPLEN,
@@ -72,7 +73,7 @@ export function register(program: Command): void {
       statusIntervalMs: Math.round((flags.statusInterval ?? 10) * 1000),
       unblockOnExit: flags.unblockOnExit === true,
       reloadConfig: () => resolveConfig(cli),
-    }, log);
+    }, log));
     process.exitCode = code;
   });
 }

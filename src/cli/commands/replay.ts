@@ -14,7 +14,7 @@ import { Command, Option } from 'commander';
 import { analyzeCapture, AnalyzeFlags } from '../../analyze';
 import { addDetectionOptions } from '../detection-options';
 import { addPolicyOptions } from '../policy-options';
-import { nonNegativeSeconds, positiveNumber, UsageError } from '../errors';
+import { nonNegativeSeconds, positiveNumber, usageAsync, UsageError } from '../errors';
 import {
   buildTimeline, compareTimelines, DEFAULT_TOLERANCE_SECONDS, ExpectationError, parseExpectation, serializeExpectation,
 } from '../../replay/expectation';
@@ -53,7 +53,8 @@ export function register(program: Command): void {
     if (flags.speed !== undefined) throw new UsageError('--speed goes with --onto');
     if (flags.update && !flags.expect) throw new UsageError('--update needs --expect FILE to know where to write');
 
-    const { summary, session } = await analyzeCapture(file, flags);
+    // analyzeCapture builds its EnforcementSession from the flags: bad ones are usage errors.
+    const { summary, session } = await usageAsync(() => analyzeCapture(file, flags));
     const expected = flags.expect && !flags.update && fs.existsSync(flags.expect) ? readExpectation(flags.expect) : null;
     if (flags.expect && !flags.update && !expected) throw new Error(`${flags.expect}: no such expectation file (create it with --update)`);
     const tolerance = flags.tolerance ?? expected?.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;

@@ -9,16 +9,20 @@
  * analyze and replay judge a capture that may come from another machine, so they use only the
  * always-allowed ranges and the configured `allow` list: the same capture and config give the
  * same decisions on every machine.
+ *
+ * Errors: construction throws AllowlistError (an allow entry that does not parse) and
+ * `forCapture` also ConfigError (resolveConfig); both name the option or file in their message.
+ * The session does not decide what they mean to a user: the CLI turns them into usage errors.
  */
 import { Alert } from '../detect/alerts';
 import { DetectorSink } from '../detect/detector';
-import { ActivityEvent, Decision, FlagEvent, RouteBackend } from '../enforce/contract';
-import { AllowlistError, buildDefaultAllowlist, HostFacts } from '../enforce/allowlist';
-import { ConfigError, EnforceConfig, resolveConfig, CliEnforceOptions } from '../enforce/config';
-import { BlockPolicy } from '../enforce/policy';
-import { Ledger } from '../enforce/ledger';
-import { RecordingBackend } from '../enforce/recording';
-import { UsageError } from './errors';
+import { ActivityEvent, FlagEvent } from '../detect/events';
+import { Decision, RouteBackend } from './contract';
+import { buildDefaultAllowlist, HostFacts } from './allowlist';
+import { EnforceConfig, resolveConfig, CliEnforceOptions } from './config';
+import { BlockPolicy } from './policy';
+import { Ledger } from './ledger';
+import { RecordingBackend } from './recording';
 
 /** No host: the allowlist is the always-allowed ranges plus configuration. */
 export const NO_HOST_FACTS: HostFacts = {
@@ -44,7 +48,7 @@ export class EnforcementSession implements DetectorSink {
     private readonly hooks: SessionHooks = {},
     private readonly keepDecisions = true,
   ) {
-    const allowlist = usage(() => buildDefaultAllowlist(config.allow, facts));
+    const allowlist = buildDefaultAllowlist(config.allow, facts);
     this.policy = new BlockPolicy({
       ttlSeconds: config.blockTtl,
       maxActiveBlocks: config.maxActiveBlocks,
@@ -60,7 +64,7 @@ export class EnforcementSession implements DetectorSink {
 
   /** analyze and replay: recording backend, no ledger, no host facts. */
   static forCapture(cli: CliEnforceOptions, hooks: SessionHooks = {}): EnforcementSession {
-    const config = usage(() => resolveConfig(cli));
+    const config = resolveConfig(cli);
     return new EnforcementSession(config, new RecordingBackend(), null, NO_HOST_FACTS, hooks);
   }
 
@@ -97,15 +101,5 @@ export class EnforcementSession implements DetectorSink {
       this.policy.tick(next);
       if (this.policy.active().length === active.length) break; // a delete failed: don't spin
     }
-  }
-}
-
-/** Configuration mistakes are usage errors (exit 2), with the message naming the option. */
-export function usage<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (e) {
-    if (e instanceof ConfigError || e instanceof AllowlistError) throw new UsageError(e.message);
-    throw e;
   }
 }
