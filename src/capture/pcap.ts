@@ -13,21 +13,24 @@
 import { ParseContext, RecordFormat, ViewCache } from './parse-context';
 
 // File header (all fields in the file's byte order): magic, version major.minor (2.4 in every
-// file seen, not checked, like libpcap), two reserved words, snaplen, link type.
-const SNAPLEN_OFFSET = 16;
-const LINKTYPE_OFFSET = 20;
+// file seen, not checked, like libpcap), two reserved words, snaplen, link type. Exported for the
+// writer (writer.ts), which lays out the same header.
+export const VERSION_MAJOR_OFFSET = 4;
+export const VERSION_MINOR_OFFSET = 6;
+export const SNAPLEN_OFFSET = 16;
+export const LINKTYPE_OFFSET = 20;
 export const PCAP_FILE_HEADER_BYTES = LINKTYPE_OFFSET + 4;
 
 // Record header.
 const TS_SECONDS_OFFSET = 0;
 const TS_FRACTION_OFFSET = 4;
-const CAPLEN_OFFSET = 8;
+export const CAPLEN_OFFSET = 8;
 const WIRELEN_OFFSET = 12;
-const RECORD_HEADER_BYTES = WIRELEN_OFFSET + 4;
+export const RECORD_HEADER_BYTES = WIRELEN_OFFSET + 4;
 
 /** The magics as read little-endian from the first four bytes. */
 const MAGIC_US = 0xa1b2c3d4;
-const MAGIC_NS = 0xa1b23c4d;
+export const MAGIC_NS = 0xa1b23c4d;
 const MAGIC_US_SWAPPED = 0xd4c3b2a1;
 const MAGIC_NS_SWAPPED = 0x4d3cb2a1;
 

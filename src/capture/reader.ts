@@ -28,7 +28,7 @@ import { createGunzip } from 'node:zlib';
 import { bytesText, ParseContext, RecordFormat } from './parse-context';
 import { PCAP_FILE_HEADER_BYTES, PcapFormat, pcapKindOf } from './pcap';
 import { PcapngFormat, SHB_SNIFF_BYTES, SHB_TYPE } from './pcapng';
-import { CaptureError, CaptureSummary, RecordSink } from './record';
+import { CaptureError, CaptureSummary, errnoText, RecordSink } from './record';
 
 export interface ReadOptions {
   /** Called every PROGRESS_STEP_BYTES or so of (compressed) input, and once at the end. */
@@ -283,10 +283,7 @@ function isGzip(head: Buffer): boolean {
 
 /** "FILE: ENOENT: no such file or directory", from a Node system error. */
 function ioError(code: string, file: string, offset: number | null, err: unknown): CaptureError {
-  const e = err as NodeJS.ErrnoException;
-  // Node appends ", syscall 'path'" to the errno text; the path is already in front.
-  const text = typeof e?.message === 'string' ? e.message.replace(/, \w+( '.*')?$/, '') : String(err);
-  return new CaptureError(code, file, offset, `${file}: ${text}`);
+  return new CaptureError(code, file, offset, `${file}: ${errnoText(err)}`);
 }
 
 /**

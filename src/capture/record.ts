@@ -83,3 +83,12 @@ export class CaptureError extends Error {
     this.name = 'CaptureError';
   }
 }
+
+/**
+ * The errno text of a Node system error, "ENOENT: no such file or directory", without the
+ * ", open '/x/y'" Node appends: CaptureError messages name the path themselves, in front.
+ */
+export function errnoText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return typeof e?.message === 'string' ? e.message.replace(/, \w+( '.*')?$/, '') : String(err);
+}
