@@ -13,22 +13,12 @@
  * Contract: as every capture source, one reused CaptureRecord handed to the sink per frame.
  */
 import { performance } from 'node:perf_hooks';
+import { liveFilter } from './filter';
 import { CaptureError, CaptureRecord, RecordSink } from './record';
-
-/** Default capture filter: what the tracker needs and little else under heavy data traffic.
- *  SYN and RST segments (any flags with them), and pure ACKs (no payload): a handshake's final
- *  ACK carries no data in practice; data segments, the bulk of busy traffic, are left out.
- *  Only untagged frames: add `vlan and (...)` through --filter on trunk ports. */
-export const DEFAULT_LIVE_FILTER =
-  '(ip and tcp and (tcp[tcpflags] & (tcp-syn|tcp-rst) != 0' +
-  ' or ip[2:2] - ((ip[0] & 0x0f) << 2) - ((tcp[12] & 0xf0) >> 2) == 0))' +
-  // libpcap's tcp[] reaches IPv4 only: for IPv6, TCP right after the fixed 40-byte header
-  // (next header 6), flags at byte 40+13, data offset at 40+12. Extension headers are rare
-  // on SYNs; such packets are missed, not misread.
-  ' or (ip6 and ip6[6] == 6 and (ip6[53] & 0x06 != 0 or ip6[4:2] - ((ip6[52] & 0xf0) >> 2) == 0))';
 
 export const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024;
 const SNAPLEN = 65535;
+const PROBE_BUFFER_BYTES = 1024 * 1024;
 
 /** libpcap link-type names as cap reports them -> LINKTYPE_* values. */
 const CAP_LINK_TYPES: Record<string, number> = {
@@ -99,11 +89,18 @@ export class LiveCapture {
       throw new CaptureError('unknown-interface', opts.iface, null,
         `unknown interface '${opts.iface}' (have: ${names.join(', ') || 'none'})`);
     }
-    this.filter = opts.filter ? `(${DEFAULT_LIVE_FILTER}) and (${opts.filter})` : DEFAULT_LIVE_FILTER;
+    let filter = liveFilter(opts.filter);
     this.cap = new mod.Cap();
     let lt: string;
     try {
-      lt = this.cap.open(opts.iface, this.filter, opts.bufferBytes ?? DEFAULT_BUFFER_BYTES, this.buffer);
+      // libpcap refuses `vlan` on links other than Ethernet (SLL on `any`, raw IP), and cap
+      // compiles the filter after activating without saying the link type first: a probe open
+      // says it. (A Cap whose open failed must not be closed: it stops a poll it never started.)
+      const probe = new mod.Cap();
+      const probeType = probe.open(opts.iface, 'less 1', PROBE_BUFFER_BYTES, this.buffer);
+      probe.close();
+      if (probeType !== 'ETHERNET') filter = liveFilter(opts.filter, { vlan: false });
+      lt = this.cap.open(opts.iface, filter, opts.bufferBytes ?? DEFAULT_BUFFER_BYTES, this.buffer);
     } catch (e) {
       const msg = (e as Error).message;
       if (/syntax|filter|parse|expression/i.test(msg) && opts.filter) {
@@ -115,6 +112,7 @@ export class LiveCapture {
       }
       throw new CaptureError('open-failed', opts.iface, null, `cannot capture on ${opts.iface}: ${msg}`);
     }
+    this.filter = filter;
     this.linkTypeName = lt;
     this.linkType = CAP_LINK_TYPES[lt] ?? -1;
     if (this.linkType < 0) {
