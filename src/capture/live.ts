@@ -290,6 +290,7 @@ export class LiveCapture {
 }
 
 function openError(opts: LiveOptions, e: NodeJS.ErrnoException): CaptureError {
+  if (e instanceof CaptureError) return e; // already ours (liveFilter refuses some --filter keywords)
   const iface = opts.iface;
   const msg = e.message;
   switch (e.code) {

@@ -42,6 +42,8 @@ import { isoUs } from '../report/time';
 import { CaptureError } from '../capture/record';
 
 const TICK_MS = 100;
+/** Only Ethernet frames carry VLAN tags; libpcap refuses `vlan` on other links. */
+const LINKTYPE_ETHERNET = 1;
 /** At most one "capture drops" warning per this long. */
 const DROP_WARN_INTERVAL_MS = 10_000;
 /** Event-loop delay sampling period; the histogram's values include it, so it is subtracted. */
@@ -137,7 +139,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   });
   let failure: Error | null = null;
   let stop: (why: string) => void = () => {};
-  const capture = new LiveCapture({ iface: o.iface, filter: () => liveFilter(o.filter), userFilter: o.filter, snaplen: o.snaplen, bufferBytes: o.bufferBytes },
+  const capture = new LiveCapture({ iface: o.iface, filter: (linkType) => liveFilter(o.filter, { vlan: linkType === LINKTYPE_ETHERNET }), userFilter: o.filter, snaplen: o.snaplen, bufferBytes: o.bufferBytes },
     pipeline.onRecord, {
       onBatchEnd: () => pipeline.flush(),
       onFailure: (err) => {
@@ -156,7 +158,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   lag.enable();
 
   log.info({
-    iface: o.iface, linkType: capture.linkTypeName, filter: liveFilter(o.filter), snaplen: capture.snaplen,
+    iface: o.iface, linkType: capture.linkTypeName, filter: liveFilter(o.filter, { vlan: capture.linkType === LINKTYPE_ETHERNET }), snaplen: capture.snaplen,
     bufferBytes: capture.bufferBytes,
     backend: o.config.dryRun ? 'dry-run' : o.backend.name, stateDir: ledger?.dir ?? null,
     threshold: o.pipeline.detector.threshold, blockTtl: o.config.blockTtl, routeType: o.config.routeType,

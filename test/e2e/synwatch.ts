@@ -19,11 +19,11 @@ export function liveUnavailableReason(): string | null {
   return null;
 }
 
-/** live's built default BPF filter (dist/src/capture/live.js DEFAULT_LIVE_FILTER), if exported. */
+/** live's built default BPF filter (dist/src/capture/filter.js DEFAULT_LIVE_FILTER), if exported. */
 export function liveDefaultFilter(): string | null {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const m = require(path.join(REPO_ROOT, 'dist/src/capture/live.js')) as { DEFAULT_LIVE_FILTER?: unknown };
+    const m = require(path.join(REPO_ROOT, 'dist/src/capture/filter.js')) as { DEFAULT_LIVE_FILTER?: unknown };
     return typeof m.DEFAULT_LIVE_FILTER === 'string' ? m.DEFAULT_LIVE_FILTER : null;
   } catch {
     return null;
