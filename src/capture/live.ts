@@ -33,7 +33,7 @@
 import * as os from 'node:os';
 import { nativeAddonPath } from '../native-addon';
 import { ParseContext } from './parse-context';
-import { PcapFormat } from './pcap';
+import { PCAP_FILE_HEADER_BYTES, PcapFormat, pcapNsHostHeader } from './pcap';
 import { CaptureError, CaptureSummary, RecordSink } from './record';
 
 export const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024;
@@ -50,8 +50,6 @@ export const DEFAULT_BATCH_BYTES = 256 * 1024;
 /** See capture.c, "Why moderation". */
 export const DEFAULT_COALESCE_US = 250;
 
-const PCAP_FILE_HEADER_BYTES = 24;
-const PCAP_MAGIC_NS = 0xa1b23c4d;
 
 /** What native/src/capture.c exports (its header comment is the contract). */
 interface CaptureAddon {
@@ -109,6 +107,11 @@ export function interfaceNames(): string[] {
   }
 }
 
+/** libpcap's own version line, for the start-up log. */
+export function libpcapVersion(): string {
+  return loadCaptureAddon().version;
+}
+
 /** CLOCK_REALTIME in integer microseconds: the clock of the kernel's packet timestamps. */
 export class LiveClock {
   private readonly read = loadCaptureAddon().realtimeUs;
@@ -156,20 +159,6 @@ export interface LiveHooks {
   /** Delivery failed (an exception from the sink or the hooks, or a read error): the capture
    *  is closed, and this is the only report of it. */
   onFailure(err: Error): void;
-}
-
-/** A nanosecond pcap file header in host byte order: what the addon's batches continue. */
-export function pcapNsFileHeader(linkType: number, snaplen: number): Buffer {
-  const h = Buffer.alloc(PCAP_FILE_HEADER_BYTES);
-  const le = os.endianness() === 'LE';
-  const u32 = (v: number, at: number) => (le ? h.writeUInt32LE(v, at) : h.writeUInt32BE(v, at));
-  const u16 = (v: number, at: number) => (le ? h.writeUInt16LE(v, at) : h.writeUInt16BE(v, at));
-  u32(PCAP_MAGIC_NS, 0);
-  u16(2, 4);
-  u16(4, 6);
-  u32(snaplen, 16);
-  u32(linkType, 20);
-  return h;
 }
 
 export class LiveCapture {
@@ -222,7 +211,7 @@ export class LiveCapture {
     this.warning = opened.warning;
     this.ctx = new ParseContext(opts.iface, sink, this.summary);
     this.format = new PcapFormat(this.ctx, { littleEndian: os.endianness() === 'LE', nanoseconds: true },
-      pcapNsFileHeader(this.linkType, this.snaplen), 0);
+      pcapNsHostHeader(this.linkType, this.snaplen), 0);
     this.summary.format = 'live';
     this.summary.byteOrder = 'host';
   }

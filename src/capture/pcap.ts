@@ -10,6 +10,8 @@
  * Timestamp fields are not validated (like libpcap): a fraction of >= 1 s carries into the seconds.
  */
 
+import { endianness } from 'node:os';
+
 import { ParseContext, RecordFormat, ViewCache } from './parse-context';
 
 // File header (all fields in the file's byte order): magic, version major.minor (2.4 in every
@@ -166,3 +168,24 @@ export class PcapFormat implements RecordFormat {
   }
 }
 
+
+const PCAP_VERSION_MAJOR = 2;
+const PCAP_VERSION_MINOR = 4;
+
+/**
+ * The 24-byte header of a nanosecond pcap file in host byte order (thiszone and sigfigs 0): the
+ * layout in which the live capture addon delivers its records, so its batches continue it as
+ * they are (the live record loop parses them as such a file; --write writes them after it).
+ */
+export function pcapNsHostHeader(linkType: number, snaplen: number): Buffer {
+  const h = Buffer.alloc(PCAP_FILE_HEADER_BYTES);
+  const le = endianness() === 'LE';
+  const u16 = (v: number, at: number) => (le ? h.writeUInt16LE(v, at) : h.writeUInt16BE(v, at));
+  const u32 = (v: number, at: number) => (le ? h.writeUInt32LE(v, at) : h.writeUInt32BE(v, at));
+  u32(MAGIC_NS, 0);
+  u16(PCAP_VERSION_MAJOR, VERSION_MAJOR_OFFSET);
+  u16(PCAP_VERSION_MINOR, VERSION_MINOR_OFFSET);
+  u32(snaplen, SNAPLEN_OFFSET);
+  u32(linkType, LINKTYPE_OFFSET);
+  return h;
+}

@@ -48,10 +48,7 @@ import { endianness } from 'node:os';
 import * as nodePath from 'node:path';
 
 import { ViewCache } from './parse-context';
-import {
-  CAPLEN_OFFSET, LINKTYPE_OFFSET, MAGIC_NS, MAX_CAPLEN, PCAP_FILE_HEADER_BYTES, RECORD_HEADER_BYTES,
-  SNAPLEN_OFFSET, VERSION_MAJOR_OFFSET, VERSION_MINOR_OFFSET,
-} from './pcap';
+import { CAPLEN_OFFSET, MAX_CAPLEN, PCAP_FILE_HEADER_BYTES, pcapNsHostHeader, RECORD_HEADER_BYTES } from './pcap';
 import { CaptureError, errnoText } from './record';
 
 export interface CaptureWriterOptions {
@@ -86,8 +83,6 @@ export interface CaptureWriterStats {
 const NUMBER_DIGITS = 6;
 /** Existing names skipped in a row before a rotation gives up (another writer on the same pattern). */
 const MAX_NAME_TRIES = 1000;
-const PCAP_VERSION_MAJOR = 2;
-const PCAP_VERSION_MINOR = 4;
 /** Records come from the addon in host byte order, and the file keeps them so. */
 const LITTLE_ENDIAN = endianness() === 'LE';
 
@@ -151,15 +146,7 @@ export class CaptureWriter {
     this.maxFileBytes = maxFileBytes ?? Infinity;
     this.keepFiles = keepFiles ?? Infinity;
 
-    const h = Buffer.alloc(PCAP_FILE_HEADER_BYTES); // thiszone and sigfigs stay 0
-    const u16 = (v: number, at: number) => (LITTLE_ENDIAN ? h.writeUInt16LE(v, at) : h.writeUInt16BE(v, at));
-    const u32 = (v: number, at: number) => (LITTLE_ENDIAN ? h.writeUInt32LE(v, at) : h.writeUInt32BE(v, at));
-    u32(MAGIC_NS, 0);
-    u16(PCAP_VERSION_MAJOR, VERSION_MAJOR_OFFSET);
-    u16(PCAP_VERSION_MINOR, VERSION_MINOR_OFFSET);
-    u32(snaplen, SNAPLEN_OFFSET);
-    u32(linkType, LINKTYPE_OFFSET);
-    this.header = h;
+    this.header = pcapNsHostHeader(linkType, snaplen);
 
     if (!this.rotating) {
       try {

@@ -25,7 +25,8 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Logger } from 'pino';
-import { CaptureStats, LiveCapture, LiveClock } from '../capture/live';
+import { CaptureStats, libpcapVersion, LiveCapture, LiveClock } from '../capture/live';
+import { CaptureWriter } from '../capture/writer';
 import { liveFilter } from '../capture/filter';
 import { LINK_TYPES } from '../decode/frame';
 import { Pipeline, PipelineOptions } from '../pipeline';
@@ -72,6 +73,8 @@ export interface LiveRunOptions {
   filter?: string;
   snaplen: number;
   bufferBytes: number;
+  /** --write: what the filter passed, to nanosecond pcap files (capture/writer.ts). */
+  write?: { path: string; maxFileBytes?: number; keepFiles?: number };
   pipeline: PipelineOptions;
   config: EnforceConfig;
   backend: RouteBackend;
@@ -139,8 +142,11 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   });
   let failure: Error | null = null;
   let stop: (why: string) => void = () => {};
+  let writer: CaptureWriter | null = null;
   const capture = new LiveCapture({ iface: o.iface, filter: (linkType) => liveFilter(o.filter, { vlan: linkType === LINKTYPE_ETHERNET }), userFilter: o.filter, snaplen: o.snaplen, bufferBytes: o.bufferBytes },
     pipeline.onRecord, {
+      // Written before it is parsed: the evidence holds every packet the pipeline saw.
+      onBatch: (batch, bytes) => writer?.write(batch, bytes),
       onBatchEnd: () => pipeline.flush(),
       onFailure: (err) => {
         failure = err;
@@ -153,6 +159,14 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
       `interface ${o.iface} has a link type synwatch does not decode (${capture.linkTypeName}, ${capture.linkType})`);
   }
   if (capture.warning) log.warn({ iface: o.iface }, `libpcap: ${capture.warning}`);
+  if (o.write) {
+    try {
+      writer = new CaptureWriter({ ...o.write, linkType: capture.linkType, snaplen: capture.snaplen });
+    } catch (e) {
+      capture.close();
+      throw e;
+    }
+  }
   const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   const lagMs = (ns: number) => Math.max(0, Math.round((ns / 1e6 - LAG_RESOLUTION_MS) * 1000) / 1000);
   lag.enable();
@@ -163,14 +177,15 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     backend: o.config.dryRun ? 'dry-run' : o.backend.name, stateDir: ledger?.dir ?? null,
     threshold: o.pipeline.detector.threshold, blockTtl: o.config.blockTtl, routeType: o.config.routeType,
     maxActiveBlocks: o.config.maxActiveBlocks, maxNewBlocksPerSecond: o.config.maxNewBlocksPerSecond,
-    activeBlocks: session.policy.active().length,
+    activeBlocks: session.policy.active().length, libpcap: libpcapVersion(),
+    write: writer ? { path: o.write?.path, firstFile: writer.stats.currentPath, maxFileBytes: o.write?.maxFileBytes ?? null, keepFiles: o.write?.keepFiles ?? null } : null,
   }, 'capturing');
 
   const drops = new DropWarnings(log);
   const tick = () => {
     capture.drain();
     pipeline.tick(clock.nowUs());
-    drops.check(capture.stats(), clock.nowUs());
+    drops.check(capture.stats(), writer, clock.nowUs());
   };
   const ticker = setInterval(tick, TICK_MS);
   let lastCaptured = 0;
@@ -181,7 +196,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     const pps = ((c.captured - lastCaptured) * 1e6) / Math.max(1, now - lastStatusUs);
     lastCaptured = c.captured;
     lastStatusUs = now;
-    log.info({ ...counters(pipeline, c), packetsPerSecond: Math.round(pps),
+    log.info({ ...counters(pipeline, c, writer), packetsPerSecond: Math.round(pps),
       activeBlocks: sink.session.policy.active().length,
       eventLoopLagMs: { p50: lagMs(lag.percentile(50)), p99: lagMs(lag.percentile(99)), max: lagMs(lag.max) } }, 'status');
     lag.reset();
@@ -202,13 +217,17 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
       pipeline.finish();
       sink.session.policy.shutdown(now, o.unblockOnExit);
       ledger?.close();
+      writer?.close();
       const c = capture.stats();
       if (c.kernelDrops > 0 || c.ifDrops > 0) {
         log.warn({ kernelDrops: c.kernelDrops, ifDrops: c.ifDrops, received: c.received, captured: c.captured },
           'capture dropped packets: the counts above are missing them');
       }
+      if (writer && writer.stats.droppedRecords > 0) {
+        log.warn({ ...writer.stats, err: writer.lastError }, 'capture file incomplete: records could not be written');
+      }
       if (failure) log.error({ err: failure.message }, 'capture failed');
-      log.info({ why, ...counters(pipeline, c), activeBlocks: sink.session.policy.active().length }, 'stopped');
+      log.info({ why, ...counters(pipeline, c, writer), activeBlocks: sink.session.policy.active().length }, 'stopped');
       process.removeListener('SIGHUP', reload);
       resolve(failure ? 1 : 0);
     };
@@ -239,10 +258,12 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   });
 }
 
-function counters(p: Pipeline, c: CaptureStats): Record<string, unknown> {
+function counters(p: Pipeline, c: CaptureStats, w: CaptureWriter | null): Record<string, unknown> {
   const t = p.tracker.totals;
   const anomalies = Object.values(p.counters.anomalies).reduce((a, b) => a + b, 0);
+  const ws = w?.stats;
   return {
+    ...(ws ? { written: { records: ws.records, bytes: ws.bytes, files: ws.files, droppedRecords: ws.droppedRecords, currentFile: ws.currentPath } } : {}),
     captured: c.captured, received: c.received, kernelDrops: c.kernelDrops, ifDrops: c.ifDrops, captureBatches: c.batches, wakeups: c.wakeups,
     packets: c.captured, tcpSegments: p.counters.tcpSegments, synOnly: t.synOnly, synAck: t.synAck,
     attempts: t.attempts, completed: t.completed, flagged: p.detector.flagged.length, anomalies,
@@ -255,10 +276,13 @@ class DropWarnings {
   private warnedKernel = 0;
   private warnedIf = 0;
   private lastWarnUs = -Infinity;
+  private warnedWrite = 0;
+  private lastWriteWarnUs = -Infinity;
 
   constructor(private readonly log: Logger) {}
 
-  check(c: CaptureStats, nowUs: number): void {
+  check(c: CaptureStats, w: CaptureWriter | null, nowUs: number): void {
+    if (w) this.checkWriter(w, nowUs);
     const kernel = c.kernelDrops - this.warnedKernel;
     const iface = c.ifDrops - this.warnedIf;
     if ((kernel === 0 && iface === 0) || nowUs - this.lastWarnUs < DROP_WARN_INTERVAL_MS * 1000) return;
@@ -268,5 +292,14 @@ class DropWarnings {
     this.warnedKernel = c.kernelDrops;
     this.warnedIf = c.ifDrops;
     this.lastWarnUs = nowUs;
+  }
+
+  private checkWriter(w: CaptureWriter, nowUs: number): void {
+    const s = w.stats;
+    if (s.droppedRecords === this.warnedWrite || nowUs - this.lastWriteWarnUs < DROP_WARN_INTERVAL_MS * 1000) return;
+    this.log.warn({ droppedRecords: s.droppedRecords - this.warnedWrite, totalDroppedRecords: s.droppedRecords, err: w.lastError, file: s.currentPath },
+      'capture file: records not written (analysis goes on)');
+    this.warnedWrite = s.droppedRecords;
+    this.lastWriteWarnUs = nowUs;
   }
 }

@@ -15,7 +15,7 @@ import { backendChoice, openRouteBackend } from '../../enforce/netlink';
 import { RecordingBackend } from '../../enforce/recording';
 import { RouteError } from '../../enforce/routes';
 import { DEFAULT_BUFFER_BYTES, DEFAULT_SNAPLEN, MAX_SNAPLEN, MIN_SNAPLEN } from '../../capture/live';
-import { runLive } from '../../live/runner';
+import { LiveRunOptions, runLive } from '../../live/runner';
 import { DetectionFlags, pipelineOptions } from '../../pipeline-options';
 import { createLogger } from '../log';
 
@@ -24,6 +24,9 @@ type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & {
   filter?: string;
   bufferMib?: number;
   snaplen?: number;
+  write?: string;
+  writeMaxMib?: number;
+  writeFiles?: number;
   statusInterval?: number;
   unblockOnExit?: boolean;
   backend: string;
@@ -40,6 +43,9 @@ export function register(program: Command): void {
     .option('--filter <expr>', 'BPF expression ANDed with the default filter (e.g. "dst port 80 or src port 80")')
     .addOption(new Option('--buffer-mib <n>', `kernel capture ring, MiB (default ${DEFAULT_BUFFER_BYTES / 1048576}: ~190,000 frames at the default snaplen)`).argParser(positiveInt('--buffer-mib', 2047)))
     .addOption(new Option('--snaplen <bytes>', `bytes captured per packet (default ${DEFAULT_SNAPLEN}: Ethernet, two VLAN tags, IPv6 extension headers, TCP options)`).argParser(intInRange('--snaplen', MIN_SNAPLEN, MAX_SNAPLEN)))
+    .option('--write <file>', 'also write what the filter passed to FILE, nanosecond pcap (as tcpdump -w)')
+    .addOption(new Option('--write-max-mib <n>', 'rotate the --write file at this size: FILE.000001.pcap, FILE.000002.pcap, ...').argParser(positiveInt('--write-max-mib', 1024 * 1024)))
+    .addOption(new Option('--write-files <n>', 'with --write-max-mib: keep only the newest N files').argParser(positiveInt('--write-files')))
     .addOption(new Option('--status-interval <s>', 'seconds between status lines (default 10)').argParser(positiveSeconds('--status-interval')))
     .option('--unblock-on-exit', 'remove all blocks when stopped (default: keep them, ledger-backed)')
     .option('--backend <backend>', 'route backend: auto | netlink | iproute', 'auto');
@@ -65,6 +71,7 @@ export function register(program: Command): void {
       iface: flags.interface,
       filter: flags.filter,
       snaplen: flags.snaplen ?? DEFAULT_SNAPLEN,
+      write: writeOptions(flags),
       bufferBytes: (flags.bufferMib ?? DEFAULT_BUFFER_BYTES / 1048576) * 1048576,
       pipeline: pipelineOptions(flags, config.threshold),
       config,
@@ -94,4 +101,13 @@ function checkPrivileges(dryRun: boolean): void {
   if (missing.length > 0) {
     throw new Error(`live needs root or ${missing.join(' and ')}; run as root, use --dry-run, or grant them with setcap/systemd AmbientCapabilities`);
   }
+}
+
+function writeOptions(flags: LiveFlags): LiveRunOptions['write'] {
+  if (flags.write === undefined) {
+    if (flags.writeMaxMib !== undefined || flags.writeFiles !== undefined) throw new UsageError('--write-max-mib and --write-files need --write FILE');
+    return undefined;
+  }
+  if (flags.writeFiles !== undefined && flags.writeMaxMib === undefined) throw new UsageError('--write-files needs --write-max-mib (files are kept by number only when they rotate)');
+  return { path: flags.write, maxFileBytes: flags.writeMaxMib === undefined ? undefined : flags.writeMaxMib * 1048576, keepFiles: flags.writeFiles };
 }
