@@ -31,7 +31,7 @@
  *   the delivery delay. A wall-clock step moves both; the pipeline's time never runs backwards.
  */
 import * as os from 'node:os';
-import { nativeAddonPath } from '../native-addon';
+import { nativeAddonPath } from './native-addon';
 import { ParseContext } from './parse-context';
 import { PCAP_FILE_HEADER_BYTES, PcapFormat, pcapNsHostHeader } from './pcap';
 import { CaptureError, CaptureSummary, RecordSink } from './record';
@@ -161,6 +161,45 @@ export interface LiveHooks {
   onFailure(err: Error): void;
 }
 
+/**
+ * Microsecond delays in power-of-two buckets: one increment per batch, percentiles at status
+ * time. A percentile is reported as its bucket's upper bound (at most 2x the true value).
+ */
+export class LagHistogram {
+  private readonly buckets = new Uint32Array(32);
+  private n = 0;
+  private maxUs = 0;
+
+  record(us: number): void {
+    const v = us > 0 ? Math.min(us, 0x7fffffff) | 0 : 0;
+    this.buckets[32 - Math.clz32(v)]++;
+    this.n++;
+    if (v > this.maxUs) this.maxUs = v;
+  }
+
+  /** p50, p99 (bucket upper bounds, us) and the exact max since the last reset; null when empty. */
+  summary(): { p50: number; p99: number; max: number; batches: number } | null {
+    if (this.n === 0) return null;
+    return { p50: this.percentile(0.5), p99: this.percentile(0.99), max: this.maxUs, batches: this.n };
+  }
+
+  reset(): void {
+    this.buckets.fill(0);
+    this.n = 0;
+    this.maxUs = 0;
+  }
+
+  private percentile(q: number): number {
+    const rank = Math.ceil(q * this.n);
+    let seen = 0;
+    for (let b = 0; b < 32; b++) {
+      seen += this.buckets[b];
+      if (seen >= rank) return Math.min(b === 0 ? 0 : 2 ** b - 1, this.maxUs);
+    }
+    return this.maxUs;
+  }
+}
+
 export class LiveCapture {
   readonly linkType: number;
   readonly linkTypeName: string;
@@ -172,6 +211,11 @@ export class LiveCapture {
   private readonly addon: CaptureAddon;
   private readonly handle: unknown;
   private readonly batch: Buffer;
+  private readonly batchView: DataView;
+  private readonly littleEndian = os.endianness() === 'LE';
+  private readonly readClock: () => number;
+  /** Kernel timestamp -> JavaScript, of each batch's oldest record (read and reset by the caller). */
+  readonly deliveryLag = new LagHistogram();
   private readonly statsArray: Float64Array;
   private readonly ctx: ParseContext;
   private readonly format: PcapFormat;
@@ -184,6 +228,8 @@ export class LiveCapture {
     this.addon = a;
     const snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
     this.batch = Buffer.alloc(Math.max(opts.batchBytes ?? DEFAULT_BATCH_BYTES, 16 + snaplen));
+    this.batchView = new DataView(this.batch.buffer, this.batch.byteOffset, this.batch.byteLength);
+    this.readClock = a.realtimeUs;
     this.statsArray = new Float64Array(a.statCount);
     this.summary = {
       file: opts.iface, format: 'live', compressed: false, byteOrder: 'host', interfaces: [],
@@ -266,6 +312,10 @@ export class LiveCapture {
   }
 
   private deliver(bytes: number): void {
+    // How long the batch's oldest record waited for JavaScript: kernel timestamp to now.
+    const v = this.batchView;
+    const firstUs = v.getUint32(0, this.littleEndian) * 1e6 + Math.floor(v.getUint32(4, this.littleEndian) / 1000);
+    this.deliveryLag.record(this.readClock() - firstUs);
     this.hooks.onBatch?.(this.batch, bytes);
     const end = this.format.parseChunk(this.batch, 0, bytes, this.streamOffset);
     this.streamOffset += bytes;

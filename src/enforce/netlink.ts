@@ -10,7 +10,7 @@
  */
 import type { HostRoute, RouteBackend, RouteType } from './contract';
 import { canonicalIp } from '../decode/address';
-import { nativeAddonPath } from '../native-addon';
+import { nativeAddonPath } from '../capture/native-addon';
 import { IpRouteBackend } from './iproute';
 import { assertRouteArgs, compareIp, ROUTE_TYPES, RouteError, SYNWATCH_RTM_PROTOCOL } from './routes';
 

@@ -9,7 +9,9 @@
  *     the triggering SYN; routeTime: when the backend confirmed the route; both event clock);
  *   {"msg":"alert", kind, phase: "start"|"end", start, end, count, ...} per flood/backscatter;
  *   {"msg":"status", ...} every --status-interval seconds, with the capture counters captured,
- *     received, kernelDrops, ifDrops (libpcap's, widened to 64 bits) beside the pipeline's;
+ *     received, kernelDrops, ifDrops (libpcap's, widened to 64 bits) beside the pipeline's, and
+ *     deliveryLagUs {p50, p99, max, batches}: kernel timestamp to JavaScript of each batch's
+ *     oldest record over the interval (null when nothing arrived);
  *   {"msg":"capture drops", ...} (warn) at most every DROP_WARN_INTERVAL_MS while the kernel or
  *     the interface drops packets: how many since the last such line, and the totals;
  *   {"msg":"reloaded"} after SIGHUP (allowlist, TTL, caps and route type apply at once; blocks
@@ -198,8 +200,10 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     lastStatusUs = now;
     log.info({ ...counters(pipeline, c, writer), packetsPerSecond: Math.round(pps),
       activeBlocks: sink.session.policy.active().length,
-      eventLoopLagMs: { p50: lagMs(lag.percentile(50)), p99: lagMs(lag.percentile(99)), max: lagMs(lag.max) } }, 'status');
+      eventLoopLagMs: { p50: lagMs(lag.percentile(50)), p99: lagMs(lag.percentile(99)), max: lagMs(lag.max) },
+      deliveryLagUs: capture.deliveryLag.summary() }, 'status');
     lag.reset();
+    capture.deliveryLag.reset();
   }, o.statusIntervalMs);
   capture.start();
 

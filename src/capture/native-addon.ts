@@ -1,6 +1,6 @@
 /**
  * Where the native addons are: native/build/Release under the package root, the nearest
- * directory above this file that holds package.json (dist/src in the compiled tree, dist/ in the
+ * directory above this file that holds package.json (dist/src/capture in the compiled tree, dist/ in the
  * bundled command). SYNWATCH_NATIVE_DIR names another directory (the tests use it to run what a
  * build without libpcap gives).
  */
@@ -15,6 +15,6 @@ export function nativeAddonPath(name: string): string {
 function packageRoot(from: string): string {
   for (let dir = from; ; dir = path.dirname(dir)) {
     if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) return path.resolve(from, '../..');
+    if (path.dirname(dir) === dir) return path.resolve(from, '../../..');
   }
 }
