@@ -22,8 +22,9 @@
  *       as each poll finds records; a poll that finds none goes back to waiting on the
  *       descriptor (see "Why moderation"). coalesceUs 0 turns this off. An exception thrown by
  *       onBatch is fatal (uncaughtException): the JavaScript side catches its own.
- *   drain(handle) -> records: the same, synchronously, until the ring is empty (at stop: what
- *       the kernel already holds is delivered, not lost). Exceptions from onBatch propagate.
+ *   drain(handle) -> records: the same, synchronously, until the ring is empty or 1024 batches
+ *       were delivered (at stop: what the kernel already holds is delivered, not lost).
+ *       Exceptions from onBatch propagate.
  *   stats(handle): refreshes `stats` (see STAT_* below). libpcap's pcap_stats counters are
  *       32-bit running totals; each call adds the difference modulo 2^32 to 64-bit totals, so
  *       they stay exact as long as no counter moves by 2^32 between two calls (4 hours at
@@ -72,6 +73,8 @@
 #define RECORD_HEADER 16
 /* Batches per wake-up before the event loop gets a turn (timers, signals, status lines). */
 #define MAX_BATCHES_PER_WAKE 64
+/* drain(): rounds of MAX_BATCHES_PER_WAKE batches at most. */
+#define MAX_DRAIN_ROUNDS 16
 #define MAX_SNAPLEN 262144
 #define MIN_BUFFER_BYTES (64 * 1024)
 #define MAX_BUFFER_BYTES 0x7fffffffLL /* pcap_set_buffer_size takes an int */
@@ -651,7 +654,10 @@ static napi_value capture_drain(napi_env env, napi_callback_info info) {
   if (!c) return NULL;
   if (c->in_callback) return throw_code(env, "EINVAL", "drain() inside onBatch");
   long total = 0;
-  for (;;) {
+  /* Bounded, so a flood faster than the pipeline cannot hold the caller here forever: 1024
+   * batches are five full rings at the defaults (~190,000 frames, ~200 batches); a caller that
+   * must empty a larger ring calls again while it returns records. */
+  for (int rounds = 0; rounds < MAX_DRAIN_ROUNDS; rounds++) {
     long n = drain_ring(c, 1, MAX_BATCHES_PER_WAKE);
     if (n < 0) return NULL;
     total += n;

@@ -49,6 +49,8 @@ const TICK_MS = 100;
 const LINKTYPE_ETHERNET = 1;
 /** At most one "capture drops" warning per this long. */
 const DROP_WARN_INTERVAL_MS = 10_000;
+/** drain() calls at stop, each up to ~1M records: enough for any ring --buffer-mib allows. */
+const STOP_DRAIN_ROUNDS = 16;
 /** Event-loop delay sampling period; the histogram's values include it, so it is subtracted. */
 const LAG_RESOLUTION_MS = 10;
 
@@ -214,7 +216,8 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
       stopping = true;
       clearInterval(ticker);
       clearInterval(status);
-      capture.drain(); // what the kernel already holds is analyzed, not lost
+      // What the kernel already holds is analyzed, not lost (bounded: a flood may go on meanwhile).
+      for (let round = 0; round < STOP_DRAIN_ROUNDS && capture.drain() > 0; round++);
       capture.close();
       const now = clock.nowUs();
       pipeline.tick(now);
