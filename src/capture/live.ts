@@ -21,8 +21,9 @@
  *   batch there, so a batch's SYNs are decided before the next wake-up). The batch buffer is
  *   reused: valid only during the call. An exception on the way closes the capture and goes to
  *   `hooks.onFailure`, never back into the addon.
- * - `drain()` delivers what the kernel ring holds now, synchronously (before a tick reads the
- *   clock, and at stop, so nothing already captured is lost).
+ * - `drain()` delivers what the kernel ring holds now, synchronously, up to 1024 batches a call
+ *   (~1M records at the defaults): before a tick reads the clock, and at stop (called until it
+ *   returns 0), so nothing already captured is lost.
  * - `stats()` reads the counters: received/kernelDrops/ifDrops are libpcap's pcap_stats widened
  *   to 64 bits (the addon adds each 32-bit difference); captured counts the records delivered.
  * - Packet time is the kernel's receive timestamp (CLOCK_REALTIME, nanoseconds: tsUs + tsNsRem),
@@ -267,7 +268,8 @@ export class LiveCapture {
     this.addon.start(this.handle);
   }
 
-  /** Deliver what the kernel holds now; returns the records delivered (0 after a failure). */
+  /** Deliver what the kernel holds now, up to 1024 batches (call again while it returns records);
+   *  returns the records delivered (0 after a failure). */
   drain(): number {
     if (this.closed) return 0;
     try {

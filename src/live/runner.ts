@@ -101,7 +101,8 @@ class ReloadableSink implements DetectorSink {
 export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   const clock = new LiveClock();
   const backend = new TimedBackend(o.backend, clock);
-  const ledger = o.config.dryRun ? null : Ledger.open(o.config.stateDir, { warn: (m) => log.warn(m) });
+  // Opened after the capture: a mistyped interface or filter touches neither state nor routes.
+  let ledger: Ledger | null = null;
 
   let pendingFlag: FlagEvent | null = null;
   const hooks: SessionHooks = {
@@ -129,13 +130,8 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   const newSession = (config: EnforceConfig) =>
     new EnforcementSession(config, backend, ledger, o.hostFacts, hooks, false);
 
-  const session = newSession(o.config);
-  if (ledger) {
-    const report = ledger.reconcile(clock.nowUs(), backend);
-    for (const w of report.warnings) log.warn(w);
-    session.policy.restore(report, clock.nowUs());
-  }
-  const sink = new ReloadableSink(session);
+  // Set once the state is open, before the capture starts delivering.
+  let sink!: ReloadableSink;
   // Segments are processed in the tracker's batches (64), flushed at the end of every capture
   // batch: a SYN waits at most for the rest of its capture batch, never for the next one.
   const pipeline = new Pipeline(o.pipeline, {
@@ -163,14 +159,23 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
       `interface ${o.iface} has a link type synwatch does not decode (${capture.linkTypeName}, ${capture.linkType})`);
   }
   if (capture.warning) log.warn({ iface: o.iface }, `libpcap: ${capture.warning}`);
-  if (o.write) {
-    try {
-      writer = new CaptureWriter({ ...o.write, linkType: capture.linkType, snaplen: capture.snaplen });
-    } catch (e) {
-      capture.close();
-      throw e;
+  let session: EnforcementSession;
+  try {
+    if (o.write) writer = new CaptureWriter({ ...o.write, linkType: capture.linkType, snaplen: capture.snaplen });
+    ledger = o.config.dryRun ? null : Ledger.open(o.config.stateDir, { warn: (m) => log.warn(m) });
+    session = newSession(o.config);
+    if (ledger) {
+      const report = ledger.reconcile(clock.nowUs(), backend);
+      for (const w of report.warnings) log.warn(w);
+      session.policy.restore(report, clock.nowUs());
     }
+  } catch (e) {
+    writer?.close();
+    ledger?.close();
+    capture.close();
+    throw e;
   }
+  sink = new ReloadableSink(session);
   const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   const lagMs = (ns: number) => Math.max(0, Math.round((ns / 1e6 - LAG_RESOLUTION_MS) * 1000) / 1000);
   lag.enable();

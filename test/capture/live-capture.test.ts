@@ -16,7 +16,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { netnsUnavailable, TestNetns, DIST } from '../enforce/netns';
+import type { CaptureStats } from '../../src/capture/live';
+import { DIST, netnsUnavailable, TestNetns } from '../enforce/netns';
 import { ethernet, ETHERTYPE, LINKTYPE, pcapFile, tcpIpv4, TCP_FLAGS } from '../support/frames';
 import { REPO_ROOT } from '../support/paths';
 
@@ -100,20 +101,9 @@ interface Seen {
   hex?: string;
 }
 
-interface Stats {
-  received: number;
-  kernelDrops: number;
-  ifDrops: number;
-  captured: number;
-  bytes: number;
-  batches: number;
-  wakeups: number;
-  clamped: number;
-}
-
 interface RunResult {
   records: Seen[];
-  stats: Stats;
+  stats: CaptureStats;
   /** The sender's realtime clock just before its first frame and just after its last. */
   sentBeforeUs: number;
   sentAfterUs: number;
@@ -284,6 +274,7 @@ describe('LiveCapture on a veth pair between two namespaces', { skip, concurrenc
   });
 
   it('drain() before start() delivers what the ring holds, synchronously, and counts it', async () => {
+    // One batch at the default batch size (963 records); drain() stops after 1024 batches a call.
     const N = 500;
     const r = await run({ frames: syns(N), start: false });
     assert.equal(r.deliveredBeforeDrain, 0, 'nothing is delivered without start() or drain()');

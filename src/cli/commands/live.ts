@@ -99,7 +99,7 @@ function checkPrivileges(dryRun: boolean): void {
   if (!has(CAP_NET_RAW)) missing.push('CAP_NET_RAW (to capture)');
   if (!dryRun && !has(CAP_NET_ADMIN)) missing.push('CAP_NET_ADMIN (to add routes)');
   if (missing.length > 0) {
-    throw new Error(`live needs root or ${missing.join(' and ')}; run as root, use --dry-run, or grant them with setcap/systemd AmbientCapabilities`);
+    throw new Error(`live needs ${missing.join(' and ')}, which this process does not have: run it as root with its capabilities, or grant them (setcap, or AmbientCapabilities in the systemd unit)${dryRun ? '' : '; --dry-run needs only CAP_NET_RAW'}`);
   }
 }
 
