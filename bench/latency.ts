@@ -27,8 +27,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { Lab, LabProcess, labUnavailableReason, REPO_ROOT, sleep, which } from '../test/e2e/lab';
+import { eachFlag, runMain, UsageError } from './cli';
+import { cpuSeconds, median } from './proc';
 import { liveUnavailableReason } from '../test/e2e/synwatch';
 
 type Mode = 'live' | 'poll';
@@ -52,13 +53,7 @@ function parseArgs(argv: string[]): Args {
     modes: ['live', 'poll'], out: path.join(REPO_ROOT, 'bench/latency-results.md'), strict: false,
   };
   const nums = (v: string) => v.split(',').map(Number).filter((x) => x > 0);
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const v = () => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${k} needs a value`);
-      return x;
-    };
+  eachFlag(argv, __filename, (k, v) => {
     if (k === '--trials') a.trials = Number(v());
     else if (k === '--rates') a.rates = nums(v());
     else if (k === '--threshold') a.threshold = Number(v());
@@ -68,12 +63,10 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--modes') a.modes = v().split(',') as Mode[];
     else if (k === '--out') a.out = path.resolve(v());
     else if (k === '--strict') a.strict = true;
-    else if (k === '--help' || k === '-h') {
-      process.stdout.write(fs.readFileSync(__filename, 'utf8').split('*/')[0] + '*/\n');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${k}`);
-  }
-  if (!(a.trials >= 1 && a.threshold >= 2)) throw new Error('--trials >= 1 and --threshold >= 2');
+    else return false;
+    return true;
+  });
+  if (!(a.trials >= 1 && a.threshold >= 2)) throw new UsageError('--trials >= 1 and --threshold >= 2');
   return a;
 }
 
@@ -122,28 +115,6 @@ function quantile(sorted: number[], q: number): number {
   // nearest rank: with 10 samples p99 is the largest
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
   return sorted[rank - 1];
-}
-
-function median(sorted: number[]): number {
-  if (sorted.length === 0) return NaN;
-  const m = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
-}
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime+stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields after "(comm)": state is field 3, utime 14, stime 15 -> indexes 11, 12 here
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
 /** The SYN total a synwatch log line reports, whatever the key is called (null if none). */
@@ -483,11 +454,4 @@ async function main(): Promise<number> {
   return a.strict && !pass ? 1 : 0;
 }
 
-if (require.main === module) {
-  main().then((code) => {
-    process.exitCode = code;
-  }, (e) => {
-    process.stderr.write(`latency benchmark failed: ${(e as Error).stack ?? e}\n`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runMain('latency benchmark', main);
