@@ -289,7 +289,12 @@ export class Capture {
 
 // ---- process-wide bookkeeping: every live lab is torn down on exit, even on failure ----
 
-const liveLabs = new Set<Lab>();
+/** Something that must be torn down synchronously when the process exits or is signalled. */
+export interface Teardown {
+  destroySync(): void;
+}
+
+const liveLabs = new Set<Teardown>();
 let exitHooksInstalled = false;
 
 function installExitHooks(): void {
@@ -306,16 +311,60 @@ function installExitHooks(): void {
   }
 }
 
+/** Tears `t` down on process exit and on SIGINT/SIGTERM/SIGHUP (other labs, e.g. bench/'s, use it too). */
+export function registerTeardown(t: Teardown): void {
+  installExitHooks();
+  liveLabs.add(t);
+}
+
+export function unregisterTeardown(t: Teardown): void {
+  liveLabs.delete(t);
+}
+
+/** Registers a new lab for teardown and builds it; a failed build tears it down before rethrowing. */
+export async function startLab<T extends Teardown & { destroy(): Promise<void> }>(lab: T, build: () => Promise<void>): Promise<T> {
+  registerTeardown(lab);
+  try {
+    await build();
+  } catch (e) {
+    await lab.destroy();
+    throw e;
+  }
+  return lab;
+}
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A killed creator not yet reaped by its parent is a zombie: gone for our purposes.
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
   }
 }
 
 const NS_PATTERN = /^sw-(\d+)-([0-9a-f]{6})-(srv|rtr|atk|cli)$/;
+
+/** SIGKILLs, by PID, every process inside a lab namespace (`ip netns pids`); none if it is gone. */
+export function killProcessesIn(ns: string): void {
+  try {
+    const pids = execFileSync(IP, ['netns', 'pids', ns], { encoding: 'utf8', timeout: 10_000 }).split('\n').map(Number).filter((x) => x > 1);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  } catch {
+    // no such namespace any more
+  }
+}
 
 /**
  * Removes namespaces this module created in processes that are gone (killed -9, crashed), after
@@ -333,18 +382,7 @@ export function sweepStaleNamespaces(): string[] {
     const m = NS_PATTERN.exec(name);
     if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
     // Processes a dead lab left running inside (its HTTP server, synwatch, tcpdump): by PID.
-    try {
-      const pids = execFileSync(IP, ['netns', 'pids', name], { encoding: 'utf8', timeout: 10_000 }).split('\n').map(Number).filter((x) => x > 1);
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    } catch {
-      // no such namespace any more
-    }
+    killProcessesIn(name);
     try {
       execFileSync(IP, ['netns', 'del', name], { stdio: 'ignore', timeout: 10_000 });
       removed.push(name);
@@ -443,7 +481,6 @@ export class Lab {
   static async create(options: LabOptions = {}): Promise<Lab> {
     const why = labUnavailableReason();
     if (why) throw new Error(`lab unavailable: ${why}`);
-    installExitHooks();
     sweepStaleNamespaces();
     const opts: Required<LabOptions> = {
       httpPort: options.httpPort ?? 8080,
@@ -456,14 +493,7 @@ export class Lab {
       httpServer: options.httpServer ?? true,
     };
     const lab = new Lab(opts);
-    liveLabs.add(lab);
-    try {
-      await lab.build();
-    } catch (e) {
-      await lab.destroy();
-      throw e;
-    }
-    return lab;
+    return startLab(lab, () => lab.build());
   }
 
   // ---- running things ----
@@ -481,11 +511,7 @@ export class Lab {
   /** Starts `cmd args` inside a namespace, tracked (killed by PID on destroy). */
   spawn(ns: NsRole | string, cmd: string, args: string[] = [], options: { label?: string; env?: NodeJS.ProcessEnv } = {}): LabProcess {
     this.assertAlive();
-    // `ip netns exec` execs the command in place, so the PID is the command's own.
-    const child = spawnChild(IP, ['netns', 'exec', this.nsName(ns), cmd, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env,
-    });
-    const p = new LabProcess(child, options.label ?? `${cmd} in ${this.nsName(ns)}`);
+    const p = spawnInNamespace(this.nsName(ns), cmd, args, options);
     this.procs.add(p);
     void p.exited.then(() => this.procs.delete(p));
     return p;
@@ -500,35 +526,7 @@ export class Lab {
   }
 
   private run(cmd: string, args: string[], options: ExecOptions): Promise<ExecResult> {
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    return new Promise((resolve, reject) => {
-      const child = spawnChild(cmd, args, { stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      if (options.input !== undefined) child.stdin!.end(options.input);
-      const timer = setTimeout(() => {
-        if (child.pid !== undefined) {
-          try {
-            process.kill(child.pid, 'SIGKILL');
-          } catch {
-            // gone
-          }
-        }
-      }, timeoutMs);
-      child.on('error', (e) => {
-        clearTimeout(timer);
-        reject(new Error(`${cmd} ${args.join(' ')}: ${e.message}`));
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        const r = { code, signal, stdout, stderr };
-        if (code !== 0 && !options.allowFail) {
-          reject(new Error(`${cmd} ${args.join(' ')} exited ${code ?? signal}: ${stderr.trim() || stdout.trim()}`));
-        } else resolve(r);
-      });
-    });
+    return runCommand(cmd, args, options);
   }
 
   private async sh(ns: NsRole, script: string): Promise<void> {
@@ -685,11 +683,8 @@ export class Lab {
   }
 
   /** An interface's MAC address inside a namespace. */
-  async mac(ns: NsRole, iface: string): Promise<string> {
-    const r = await this.exec(ns, IP, ['-j', 'link', 'show', 'dev', iface]);
-    const mac = (JSON.parse(r.stdout) as Array<{ address?: string }>)[0]?.address;
-    if (!mac) throw new Error(`no MAC for ${iface} in ${this.nsName(ns)}`);
-    return mac;
+  mac(ns: NsRole, iface: string): Promise<string> {
+    return macAddress(this.nsName(ns), iface);
   }
 
   /** A random-source (spoofed) flood: hping3 --rand-source, bounded in count and time. */
@@ -841,12 +836,61 @@ export class Lab {
     } catch {
       // best effort
     }
-    liveLabs.delete(this);
+    unregisterTeardown(this);
   }
 
   get isDestroyed(): boolean {
     return this.destroyed;
   }
+}
+
+/** Runs a command (no shell); rejects on a non-zero exit unless allowFail; SIGKILL after timeoutMs (default 30 s). */
+export function runCommand(cmd: string, args: string[], options: ExecOptions = {}): Promise<ExecResult> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  return new Promise((resolve, reject) => {
+    const child = spawnChild(cmd, args, { stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    if (options.input !== undefined) child.stdin!.end(options.input);
+    const timer = setTimeout(() => {
+      if (child.pid !== undefined) {
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`${cmd} ${args.join(' ')}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const r = { code, signal, stdout, stderr };
+      if (code !== 0 && !options.allowFail) {
+        reject(new Error(`${cmd} ${args.join(' ')} exited ${code ?? signal}: ${stderr.trim() || stdout.trim()}`));
+      } else resolve(r);
+    });
+  });
+}
+
+/** Starts `cmd args` inside the named namespace; the PID is the command's own (`ip netns exec` execs in place). */
+export function spawnInNamespace(ns: string, cmd: string, args: string[] = [], options: { label?: string; env?: NodeJS.ProcessEnv } = {}): LabProcess {
+  const child = spawnChild(IP, ['netns', 'exec', ns, cmd, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env,
+  });
+  return new LabProcess(child, options.label ?? `${cmd} in ${ns}`);
+}
+
+/** An interface's MAC address inside the named namespace. */
+export async function macAddress(ns: string, iface: string): Promise<string> {
+  const r = await runCommand(IP, ['-n', ns, '-j', 'link', 'show', 'dev', iface]);
+  const mac = (JSON.parse(r.stdout) as Array<{ address?: string }>)[0]?.address;
+  if (!mac) throw new Error(`no MAC for ${iface} in ${ns}`);
+  return mac;
 }
 
 /** Polls an async probe until it yields a value or the time is up. */
