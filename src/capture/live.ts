@@ -48,8 +48,10 @@ export const MAX_SNAPLEN = 262144;
  */
 export const DEFAULT_BATCH_BYTES = 256 * 1024;
 
-/** See capture.c, "Why moderation". */
+/** See capture.c, "Why moderation": at most 4,000 wake-ups a second under load, and a SYN waits
+ *  at most this much longer than on an idle link. */
 export const DEFAULT_COALESCE_US = 250;
+export const MAX_COALESCE_US = 100_000;
 
 
 /** What native/src/capture.c exports (its header comment is the contract). */
@@ -239,7 +241,7 @@ export class LiveCapture {
     let opened: ReturnType<CaptureAddon['open']>;
     try {
       opened = a.open(opts.iface, snaplen, opts.bufferBytes ?? DEFAULT_BUFFER_BYTES,
-        opts.coalesceUs ?? Number(process.env.SYNWATCH_COALESCE_US ?? DEFAULT_COALESCE_US), this.batch, this.statsArray,
+        opts.coalesceUs ?? DEFAULT_COALESCE_US, this.batch, this.statsArray,
         (bytes) => this.deliverOrFail(bytes));
     } catch (e) {
       throw openError(opts, e as NodeJS.ErrnoException);

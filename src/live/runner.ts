@@ -77,6 +77,8 @@ export interface LiveRunOptions {
   filter?: string;
   snaplen: number;
   bufferBytes: number;
+  /** Under load, poll the ring this often instead of waking per packet (capture/live.ts). */
+  coalesceUs: number;
   /** --write: what the filter passed, to nanosecond pcap files (capture/writer.ts). */
   write?: { path: string; maxFileBytes?: number; keepFiles?: number };
   pipeline: PipelineOptions;
@@ -143,7 +145,8 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   let failure: Error | null = null;
   let stop: (why: string) => void = () => {};
   let writer: CaptureWriter | null = null;
-  const capture = new LiveCapture({ iface: o.iface, filter: (linkType) => liveFilter(o.filter, { vlan: linkType === LINKTYPE_ETHERNET }), userFilter: o.filter, snaplen: o.snaplen, bufferBytes: o.bufferBytes },
+  const capture = new LiveCapture({ iface: o.iface, filter: (linkType) => liveFilter(o.filter, { vlan: linkType === LINKTYPE_ETHERNET }), userFilter: o.filter, snaplen: o.snaplen, bufferBytes: o.bufferBytes,
+    coalesceUs: o.coalesceUs },
     pipeline.onRecord, {
       // Written before it is parsed: the evidence holds every packet the pipeline saw.
       onBatch: (batch, bytes) => writer?.write(batch, bytes),
@@ -182,7 +185,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
 
   log.info({
     iface: o.iface, linkType: capture.linkTypeName, filter: liveFilter(o.filter, { vlan: capture.linkType === LINKTYPE_ETHERNET }), snaplen: capture.snaplen,
-    bufferBytes: capture.bufferBytes,
+    bufferBytes: capture.bufferBytes, coalesceUs: o.coalesceUs,
     backend: o.config.dryRun ? 'dry-run' : o.backend.name, stateDir: ledger?.dir ?? null,
     threshold: o.pipeline.detector.threshold, blockTtl: o.config.blockTtl, routeType: o.config.routeType,
     maxActiveBlocks: o.config.maxActiveBlocks, maxNewBlocksPerSecond: o.config.maxNewBlocksPerSecond,

@@ -14,7 +14,7 @@ import { CliEnforceOptions, resolveConfig } from '../../enforce/config';
 import { backendChoice, openRouteBackend } from '../../enforce/netlink';
 import { RecordingBackend } from '../../enforce/recording';
 import { RouteError } from '../../enforce/routes';
-import { DEFAULT_BUFFER_BYTES, DEFAULT_SNAPLEN, MAX_SNAPLEN, MIN_SNAPLEN } from '../../capture/live';
+import { DEFAULT_BUFFER_BYTES, DEFAULT_COALESCE_US, DEFAULT_SNAPLEN, MAX_COALESCE_US, MAX_SNAPLEN, MIN_SNAPLEN } from '../../capture/live';
 import { LiveRunOptions, runLive } from '../../live/runner';
 import { DetectionFlags, pipelineOptions } from '../../pipeline-options';
 import { createLogger } from '../log';
@@ -24,6 +24,7 @@ type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & {
   filter?: string;
   bufferMib?: number;
   snaplen?: number;
+  coalesceUs?: number;
   write?: string;
   writeMaxMib?: number;
   writeFiles?: number;
@@ -43,6 +44,7 @@ export function register(program: Command): void {
     .option('--filter <expr>', 'BPF expression ANDed with the default filter (e.g. "dst port 80 or src port 80")')
     .addOption(new Option('--buffer-mib <n>', `kernel capture ring, MiB (default ${DEFAULT_BUFFER_BYTES / 1048576}: ~190,000 frames at the default snaplen)`).argParser(positiveInt('--buffer-mib', 2047)))
     .addOption(new Option('--snaplen <bytes>', `bytes captured per packet (default ${DEFAULT_SNAPLEN}: Ethernet, two VLAN tags, IPv6 extension headers, TCP options)`).argParser(intInRange('--snaplen', MIN_SNAPLEN, MAX_SNAPLEN)))
+    .addOption(new Option('--coalesce-us <us>', `under load, read the capture ring every US microseconds instead of on every packet (default ${DEFAULT_COALESCE_US}; 0: every packet, more CPU)`).argParser(intInRange('--coalesce-us', 0, MAX_COALESCE_US)))
     .option('--write <file>', 'also write what the filter passed to FILE, nanosecond pcap (as tcpdump -w)')
     .addOption(new Option('--write-max-mib <n>', 'rotate the --write file at this size: FILE.000001.pcap, FILE.000002.pcap, ...').argParser(positiveInt('--write-max-mib', 1024 * 1024)))
     .addOption(new Option('--write-files <n>', 'with --write-max-mib: keep only the newest N files').argParser(positiveInt('--write-files')))
@@ -71,6 +73,7 @@ export function register(program: Command): void {
       iface: flags.interface,
       filter: flags.filter,
       snaplen: flags.snaplen ?? DEFAULT_SNAPLEN,
+      coalesceUs: flags.coalesceUs ?? DEFAULT_COALESCE_US,
       write: writeOptions(flags),
       bufferBytes: (flags.bufferMib ?? DEFAULT_BUFFER_BYTES / 1048576) * 1048576,
       pipeline: pipelineOptions(flags, config.threshold),
