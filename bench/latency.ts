@@ -324,7 +324,7 @@ async function missPhase(lab: Lab, a: Args, log: (s: string) => void, notes: str
         if (ring) {
           const frames = /frm_nr:(\d+)/.exec(ring)?.[1];
           notes.push(`synwatch live's capture ring (\`ss -0 -e -m -p\`): ${ring}` +
-            (frames ? `: it holds ${frames} packets whatever their size (ver:1 = TPACKET_V2: libpcap uses fixed-size frames in immediate mode, sized by the 65535 snaplen), i.e. ${(Number(frames) / 40).toFixed(0)} ms of a 40k SYN/s flood; a longer event-loop stall loses SYNs.` : ''));
+            (frames ? `: it holds ${frames} packets whatever their size (ver:1 = TPACKET_V2: libpcap uses fixed-size frames in immediate mode, sized by the snaplen), i.e. ${(Number(frames) / 40).toFixed(0)} ms of a 40k SYN/s flood; a longer event-loop stall loses SYNs.` : ''));
         }
       }
       for (const o of sw.json) {
@@ -418,7 +418,7 @@ function report(a: Args, trials: Trial[], miss: MissRow[], notes: string[], comm
   }
   const skew = sums.map((s) => s.live?.skewMax).filter((x): x is number => x !== undefined);
   if (skew.length) {
-    L.push('', `Cross-check: live's synTime (its clock when the flagging SYN reached JavaScript) trails tcpdump's kernel timestamp of the ${a.threshold}th SYN by at most ${Math.max(...skew).toFixed(3)} ms;` +
+    L.push('', `Cross-check: live's synTime (the kernel timestamp of the flagging SYN on synwatch's own capture socket) differs from tcpdump's kernel timestamp of the ${a.threshold}th SYN by at most ${Math.max(...skew).toFixed(3)} ms;` +
       ` live's own latencyUs (routeTime - synTime), median per rate: ${sums.map((x) => `${thousands(x.rate)}/s ${f1(x.live?.internalMedian, 3)} ms`).join(', ')}.`);
   }
   L.push('');
@@ -456,7 +456,7 @@ function report(a: Args, trials: Trial[], miss: MissRow[], notes: string[], comm
         `${g.missPct === null ? 'n/a' : `${g.missPct.toFixed(3)}%`} | ${g.worst === null ? 'n/a' : `${g.worst.toFixed(3)}%`} | ` +
         `${f1(med(g.rows.map((r) => r.cpuUsPerPacket)), 2)} | ${f1(med(g.rows.map((r) => r.cpuPct)), 0)} | ${notes} |`);
     }
-    L.push('', 'synwatch reports no kernel/libpcap drop counter (its status line says the cap binding does not expose it), so misses are counted against tcpdump.');
+    L.push('', 'Misses are counted against tcpdump on the same interface; synwatch\'s own kernelDrops are in bench/load-*.md.');
     const firstMiss = agg.find((g) => (g.missPct ?? 0) > 0.01);
     L.push('', firstMiss
       ? `Live capture starts to miss SYNs at about ${thousands(Math.round(firstMiss.achieved))} SYN/s (the first rate above with > 0.01% of SYNs missed over its trials).`
