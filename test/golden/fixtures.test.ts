@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FIXTURES, REPO_ROOT } from '../support/paths';
+import { CAPTURE_FILE, FIXTURES, REPO_ROOT } from '../support/paths';
 import { runCli } from '../support/cli';
 
 const UPDATE = process.env.SYNWATCH_UPDATE_GOLDEN === '1';
@@ -18,7 +18,7 @@ const oracle: Record<string, any> = {
   ...JSON.parse(fs.readFileSync(path.join(FIXTURES, 'scenarios.json'), 'utf8')),
   ...JSON.parse(fs.readFileSync(path.join(FIXTURES, 'real-tools.json'), 'utf8')),
 };
-const captures = fs.readdirSync(FIXTURES).filter((f) => /\.(pcap|pcapng)$/.test(f)).sort();
+const captures = fs.readdirSync(FIXTURES).filter((f) => CAPTURE_FILE.test(f)).sort();
 
 /** Run the CLI from the repository root with a relative path, so outputs name the file the same everywhere. */
 function cli(args: string[]) {
@@ -38,7 +38,7 @@ test('every fixture has an oracle entry and every oracle entry a fixture', () =>
 for (const name of captures) {
   describe(name, () => {
     const rel = path.join('fixtures', name);
-    const base = name.replace(/\.(pcap|pcapng)$/, '');
+    const base = name.replace(CAPTURE_FILE, '');
     const expectedFile = path.join(FIXTURES, `${base}.expected.json`);
     const replayFile = path.join(FIXTURES, `${base}.replay.json`);
     const r = cli(['analyze', '--json', rel]);
