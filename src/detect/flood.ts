@@ -106,6 +106,11 @@ export class FloodDetector {
     this.current = null;
   }
 
+  /** An alarm is up: a flood is under way (the crowd rule of detector.ts reads it per SYN). */
+  get attackOn(): boolean {
+    return this.alarmed;
+  }
+
   onAttempt(src: number, target: number): void {
     const tsUs = this.clock.nowUs;
     // roll() only when a second is over: no double argument on the per-SYN path (clock.ts).

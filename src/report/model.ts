@@ -13,7 +13,8 @@
  *   tables                  { sources|attempts|targets: { size, max, evictions } }
  *   sources[]               flagged sources first (by flag time), then the top sources by
  *                           incomplete attempts: { ip, syn, attempts, completed, incomplete,
- *                           halfOpen, flagged, flaggedAt, firstSeen, reason, distinctPorts }
+ *                           halfOpen, flagged, flaggedAt, firstSeen, reason, distinctPorts };
+ *                           reason "flood", "scan" or "crowd" (detect/detector.ts)
  *   alerts[]                { kind, start, end, count, completed, peakRate, newSourceAttempts,
  *                             targets[{ip, port, attempts}], sources[{ip, count}], advice }
  *   targets[]               top destinations by attempts: { ip, port, attempts, completed,
