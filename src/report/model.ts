@@ -16,7 +16,11 @@
  *                           halfOpen, flagged, flaggedAt, firstSeen, reason, distinctPorts };
  *                           reason "flood", "scan" or "crowd" (detect/detector.ts)
  *   alerts[]                { kind, start, end, count, completed, peakRate, newSourceAttempts,
- *                             targets[{ip, port, attempts}], sources[{ip, count}], advice }
+ *                             share, targets[{ip, port, attempts}], sources[{ip, count}], advice }
+ *                           in the order they ended; a mixed flood is its syn-flood alert followed
+ *                           by a spoofed-flood alert per one-shot part (detect/flood.ts): count is
+ *                           then that part's one-shot attempts, and share (of the flood's attempts,
+ *                           4 decimals; 1 for every other alert) splits the flood between them
  *   targets[]               top destinations by attempts: { ip, port, attempts, completed,
  *                             incomplete, firstSeen, lastSeen }
  *   decisions[]             what the enforcer would do under the policy in force, packet time:

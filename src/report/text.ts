@@ -38,7 +38,8 @@ export function renderText(r: Report): string {
   for (const a of r.alerts) {
     out.push(`  ${a.kind}  ${a.start} .. ${a.end}  ${a.count} ${a.kind === 'backscatter' ? 'SYN-ACKs' : 'attempts'}, ` +
       `${a.completed} completed, peak ${a.peakRate}/s` +
-      (a.kind === 'backscatter' ? '' : `, ${a.newSourceAttempts} from new sources`));
+      (a.kind === 'backscatter' ? '' : `, ${a.newSourceAttempts} from new sources`) +
+      (a.share < 1 ? `, ${(a.share * 100).toFixed(1)}% of the flood's attempts (${a.kind === 'spoofed-flood' ? 'its one-shot part' : 'its repeat senders'})` : ''));
     if (a.targets.length > 0) out.push(`    ${a.kind === 'backscatter' ? 'sent to' : 'targets'}: ${a.targets.map((e) => `${endpoint(e.ip, e.port)} (${e.attempts})`).join(', ')}`);
     if (a.sources.length > 0) out.push(`    ${a.kind === 'backscatter' ? 'reflectors' : 'sources'}: ${a.sources.map((s) => `${s.ip} (${s.count})`).join(', ')}`);
     out.push(`    advice: ${a.advice}`);

@@ -174,3 +174,47 @@ test('crowd: --crowd-attempts moves the line', () => {
   const { sink } = run(byTime(crowd(300, 8e6, 60e6)), { ...DEFAULT_DETECTOR_OPTIONS, crowdAttempts: 6 });
   assert.deepEqual([...new Set(sink.flags.map((f) => f.attempts))], [6]);
 });
+
+// ---- mixed floods (flood.ts) ----
+
+/** Three attackers at 100 SYN/s for 10 s, and 500 one-shot sources within one second at 5 s. */
+function mixedFlood(): [number, Seg][] {
+  const timed: [number, Seg][] = [];
+  for (let a = 0; a < 3; a++) for (let i = 0; i < 1000; i++) timed.push([i * 10_000 + a * 3000, synFrom(`203.0.113.${66 + a}`, 1024 + (i % 60000), 80, i * 7919 + a)]);
+  for (let i = 0; i < 500; i++) timed.push([5e6 + i * 2000, synFrom(`2001:db8:f00::${(i + 1).toString(16)}`, 2000 + i, 80, i * 13)]);
+  return byTime(timed);
+}
+
+test('mixed flood: a syn-flood alert for the repeat senders and a spoofed-flood alert for the one-shot part', () => {
+  const { sink } = run(mixedFlood());
+  assert.deepEqual(sink.flags.map((f) => f.ip).sort(), ['203.0.113.66', '203.0.113.67', '203.0.113.68']);
+  assert.deepEqual(sink.alerts.map((a) => a.kind), ['syn-flood', 'spoofed-flood']);
+  const [flood, part] = sink.alerts;
+  assert.equal(flood.count, 3500);
+  assert.equal(part.count, 500);
+  assert.equal(part.newSourceAttempts, 500);
+  assert.equal(part.startUs, T0 + 5e6);
+  assert.equal(part.endUs, T0 + 5e6 + 499 * 2000);
+  assert.equal(part.peakRate, 500);
+  assert.equal(part.share, 0.1429);
+  assert.equal(flood.share, 0.8571);
+  assert.deepEqual(part.sources, []);
+  assert.deepEqual(flood.sources.map((s) => s.ip), ['203.0.113.66', '203.0.113.67', '203.0.113.68'], 'one-shot sources are no top senders');
+  assert.match(flood.advice, /one-shot random \(spoofed\) sources/);
+  assert.match(part.advice, /SYN cookies/);
+  assert.match(part.advice, /repeat senders of the same flood/);
+});
+
+test('mixed flood: a few one-shot sources spread over a syn-flood are no spoofed part', () => {
+  const timed = mixedFlood().filter(([, s]) => !s.src.startsWith('2001:db8:f00::'));
+  for (let i = 0; i < 30; i++) timed.push([i * 330_000 + 17, synFrom(`2001:db8:f00::${(i + 1).toString(16)}`, 2000 + i, 80, i * 13)]);
+  const { sink } = run(byTime(timed));
+  assert.deepEqual(sink.alerts.map((a) => [a.kind, a.share]), [['syn-flood', 1]]);
+});
+
+test('mixed flood: a whole spoofed flood stays one spoofed-flood alert of share 1', () => {
+  const timed: [number, Seg][] = [];
+  for (let i = 0; i < 600; i++) timed.push([i * 5000, synFrom(`2001:db8:f00::${(i + 1).toString(16)}`, 1024 + i, 80, i * 7919)]);
+  const { sink } = run(timed);
+  assert.deepEqual(sink.alerts.map((a) => [a.kind, a.share]), [['spoofed-flood', 1]]);
+});
