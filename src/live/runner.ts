@@ -15,7 +15,8 @@
  *   {"msg":"capture drops", ...} (warn) at most every DROP_WARN_INTERVAL_MS while the kernel or
  *     the interface drops packets: how many since the last such line, and the totals;
  *   {"msg":"reloaded"} after SIGHUP (allowlist, TTL, caps and route type apply at once; blocks
- *     the new allowlist covers are lifted; dryRun, stateDir and threshold need a restart),
+ *     the new allowlist covers are lifted, deferred sources keep their place; dryRun, stateDir
+ *     and threshold need a restart),
  *   {"msg":"stopped", ...totals, capture counters} on SIGINT/SIGTERM (exit 0), after what the
  *     kernel ring still held was delivered; a warn line "capture dropped packets" before it when
  *     any were dropped. A capture failure logs an error line and exits 1.
@@ -250,7 +251,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
         }
         const next = newSession(config);
         const now = clock.nowUs();
-        next.policy.adopt(sink.session.policy.active());
+        next.policy.adopt(sink.session.policy.active(), sink.session.policy.deferredSources());
         next.policy.releaseAllowlisted(now);
         sink.session = next;
         running = config;

@@ -24,7 +24,9 @@
  *   targets[]               top destinations by attempts: { ip, port, attempts, completed,
  *                             incomplete, firstSeen, lastSeen }
  *   decisions[]             what the enforcer would do under the policy in force, packet time:
- *                           { action, ip, at, reason, expires?, detail? }
+ *                           { action, ip, at, reason, expires?, detail? }; action "block",
+ *                           "renew", "unblock", "skip", "deferred" (queued by the new-blocks rate
+ *                           cap, a block follows when its turn comes: enforce/policy.ts) or "alert"
  * Every list is sorted by a total order (counts, then address: numeric, IPv4 before IPv6),
  * never by table order.
  */

@@ -55,7 +55,7 @@ export function renderText(r: Report): string {
 
   out.push(`Decisions under the policy in force: ${r.decisions.length}`);
   for (const d of r.decisions.slice(0, 50)) {
-    out.push(`  ${d.at}  ${d.action.padEnd(7)} ${d.ip || '-'}  ${d.reason}${d.expires ? ` until ${d.expires}` : ''}${d.detail ? ` (${d.detail})` : ''}`);
+    out.push(`  ${d.at}  ${d.action.padEnd(8)} ${d.ip || '-'}  ${d.reason}${d.expires ? ` until ${d.expires}` : ''}${d.detail ? ` (${d.detail})` : ''}`);
   }
   if (r.decisions.length > 50) out.push(`  ... ${r.decisions.length - 50} more (see --json)`);
 
