@@ -1,7 +1,8 @@
 /**
  * Golden tests over fixtures/: every capture there is analyzed and replayed by the real CLI.
  * - The counts and verdicts must equal the independent oracle (fixtures/scenarios.json from the
- *   generator's own bookkeeping, fixtures/real-tools.json from tshark's truth.sh).
+ *   generator's own bookkeeping; fixtures/real-tools.json and botnets.json from tshark's truth.sh
+ *   and what each capture was made to show).
  * - `analyze --json` must equal NAME.expected.json byte for byte, and `replay` must match
  *   NAME.replay.json: any change of output or policy shows up as a diff to review.
  * Regenerate the golden files on purpose with `npm run fixtures:update` (SYNWATCH_UPDATE_GOLDEN=1).
@@ -17,6 +18,7 @@ const UPDATE = process.env.SYNWATCH_UPDATE_GOLDEN === '1';
 const oracle: Record<string, any> = {
   ...JSON.parse(fs.readFileSync(path.join(FIXTURES, 'scenarios.json'), 'utf8')),
   ...JSON.parse(fs.readFileSync(path.join(FIXTURES, 'real-tools.json'), 'utf8')),
+  ...JSON.parse(fs.readFileSync(path.join(FIXTURES, 'botnets.json'), 'utf8')),
 };
 const captures = fs.readdirSync(FIXTURES).filter((f) => CAPTURE_FILE.test(f)).sort();
 
