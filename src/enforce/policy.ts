@@ -237,6 +237,18 @@ export class BlockPolicy {
     return this.sorted().map(({ reportedExpiresUs: _, ...b }) => b);
   }
 
+  /** How many blocks are active (active().length without sorting and copying them). */
+  get activeCount(): number {
+    return this.blocks.size;
+  }
+
+  /** The soonest expiry of an active block, exactly (Infinity when none): where the next tick has work. */
+  nextExpiryUs(): number {
+    let next = Infinity;
+    for (const b of this.blocks.values()) if (b.expiresUs < next) next = b.expiresUs;
+    return next;
+  }
+
   /** Sources the rate cap made wait, in deferral order (copies: for adopt() after a reload). */
   deferredSources(): DeferredSource[] {
     return [...this.deferred.values()].map((d) => ({ ...d, flag: { ...d.flag } }));

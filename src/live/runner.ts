@@ -182,7 +182,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     backend: o.config.dryRun ? 'dry-run' : o.backend.name, stateDir: ledger?.dir ?? null,
     threshold: o.pipeline.detector.threshold, blockTtl: o.config.blockTtl, routeType: o.config.routeType,
     maxActiveBlocks: o.config.maxActiveBlocks, maxNewBlocksPerSecond: o.config.maxNewBlocksPerSecond,
-    activeBlocks: session.policy.active().length, libpcap: libpcapVersion(),
+    activeBlocks: session.policy.activeCount, libpcap: libpcapVersion(),
     write: writer ? { path: o.write?.path, firstFile: writer.stats.currentPath, maxFileBytes: o.write?.maxFileBytes ?? null, keepFiles: o.write?.keepFiles ?? null } : null,
   }, 'capturing');
 
@@ -202,7 +202,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     lastCaptured = c.captured;
     lastStatusUs = now;
     log.info({ ...counters(pipeline, c, writer), packetsPerSecond: Math.round(pps),
-      activeBlocks: sink.session.policy.active().length,
+      activeBlocks: sink.session.policy.activeCount,
       eventLoopLagMs: { p50: lagMs(lag.percentile(50)), p99: lagMs(lag.percentile(99)), max: lagMs(lag.max) },
       deliveryLagUs: capture.deliveryLag.summary() }, 'status');
     lag.reset();
@@ -235,7 +235,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
         log.warn({ ...writer.stats, err: writer.lastError }, 'capture file incomplete: records could not be written');
       }
       if (failure) log.error({ err: failure.message }, 'capture failed');
-      log.info({ why, ...counters(pipeline, c, writer), activeBlocks: sink.session.policy.active().length }, 'stopped');
+      log.info({ why, ...counters(pipeline, c, writer), activeBlocks: sink.session.policy.activeCount }, 'stopped');
       process.removeListener('SIGHUP', reload);
       resolve(failure ? 1 : 0);
     };
@@ -255,7 +255,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
         next.policy.releaseAllowlisted(now);
         sink.session = next;
         running = config;
-        log.info({ blockTtl: config.blockTtl, maxActiveBlocks: config.maxActiveBlocks, allow: config.allow.length, activeBlocks: next.policy.active().length }, 'reloaded');
+        log.info({ blockTtl: config.blockTtl, maxActiveBlocks: config.maxActiveBlocks, allow: config.allow.length, activeBlocks: next.policy.activeCount }, 'reloaded');
       } catch (e) {
         log.error({ err: (e as Error).message }, 'reload failed; keeping the running configuration');
       }
