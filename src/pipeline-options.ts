@@ -12,6 +12,7 @@ export interface DetectionFlags {
   windowIncomplete?: number;
   maxCompletionRatio?: number;
   scanPorts?: number;
+  crowdAttempts?: number;
   maxSources?: number;
   maxAttempts?: number;
 }
@@ -33,6 +34,7 @@ export function pipelineOptions(f: DetectionFlags, configThreshold?: number): Pi
       windowIncomplete: f.windowIncomplete ?? d.detector.windowIncomplete,
       maxCompletionRatio: f.maxCompletionRatio ?? d.detector.maxCompletionRatio,
       scanPorts: f.scanPorts ?? d.detector.scanPorts,
+      crowdAttempts: f.crowdAttempts ?? d.detector.crowdAttempts,
     },
   };
 }
@@ -46,6 +48,7 @@ export function settingsRecord(o: PipelineOptions): Record<string, number> {
     windowIncomplete: o.detector.windowIncomplete,
     maxCompletionRatio: o.detector.maxCompletionRatio,
     scanPorts: o.detector.scanPorts,
+    crowdAttempts: o.detector.crowdAttempts,
     maxSources: o.tracker.maxSources,
     maxAttempts: o.tracker.maxAttempts,
   };

@@ -18,6 +18,7 @@ export function addDetectionOptions(cmd: Command): Command {
     .addOption(new Option('--window-incomplete <n>', `incomplete attempts within the window that flag a source (default ${d.windowIncomplete})`).argParser(positiveInt('--window-incomplete')))
     .addOption(new Option('--max-completion-ratio <r>', `a source completing more than this share of its attempts is never flagged (default ${d.maxCompletionRatio})`).argParser(ratio('--max-completion-ratio')))
     .addOption(new Option('--scan-ports <n>', `more distinct destination ports than this makes a flag a scan (default ${d.scanPorts})`).argParser(positiveInt('--scan-ports')))
+    .addOption(new Option('--crowd-attempts <n>', `while a flood is under way, attempts that flag a source that never completed one nor retransmitted a SYN (default ${d.crowdAttempts})`).argParser(positiveInt('--crowd-attempts')))
     .addOption(new Option('--max-sources <n>', `per-source table size (LRU) (default ${t.maxSources})`).argParser(positiveInt('--max-sources')))
     .addOption(new Option('--max-attempts <n>', `attempt table size, IPv4 and IPv6 together (default ${t.maxAttempts}, at most ${MAX_ATTEMPTS})`)
       .argParser(positiveInt('--max-attempts', MAX_ATTEMPTS)));

@@ -123,6 +123,7 @@ export class BackscatterDetector {
       completed: 0,
       peakRate: this.peak,
       newSourceAttempts: 0,
+      share: 1,
       targets: this.topVictims(),
       sources: this.topReflectors(),
       advice: ADVICE.backscatter,

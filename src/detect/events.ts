@@ -6,7 +6,11 @@
  * anchored to UTC in live mode.
  */
 
-export type FlagReason = 'flood' | 'scan';
+/**
+ * flood: unfinished attempts to few ports; scan: to many ports (both from the single-source
+ * rules); crowd: one of many sources that stayed under those rules during a flood (detector.ts).
+ */
+export type FlagReason = 'flood' | 'scan' | 'crowd';
 
 /** The detector flagged a source: it sends SYNs and doesn't finish handshakes. */
 export interface FlagEvent {

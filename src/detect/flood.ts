@@ -12,11 +12,21 @@
  * earlier attempt (random spoofed addresses send one SYN each) and there were at least
  * minNewSources of them; otherwise as `syn-flood` (few real sources, flagged one by one).
  *
+ * Mixed floods: a `syn-flood` span may still carry a spoofed part, e.g. a burst of random
+ * addresses beside a few real attackers. When the span ends, its one-shot sources (first seen in
+ * the span, one SYN, one attempt, nothing completed: known only in hindsight, since a bot's first
+ * SYN is a new source too) are binned per second and put through the same CUSUM, with the
+ * span's normaliser; every stretch that raises the alarm on its own with at least minNewSources
+ * of them is reported as a `spoofed-flood` alert of its own (start and end: its first and last
+ * one-shot attempt; count: its one-shot attempts; share: of the span's attempts), emitted after
+ * the span's `syn-flood` alert, whose share is the rest and whose advice then covers both
+ * parts. Sources evicted from the table before the span ends are not counted.
+ *
  * Defaults, from the corpus: the smallest floods there (38 SYNs in < 1 ms; 1,001 SYNs over 32 s)
  * must alarm, and no benign capture may (their handshakes complete; a refused connection retried
  * a few times stays far below the floor of 20 attempts/s with an allowance of half of it).
  */
-import { ADVICE, AddressCount, Alert, Endpoint } from './alerts';
+import { ADVICE, AddressCount, Alert, Endpoint, MIXED_ADVICE } from './alerts';
 import { SourceTable } from '../track/sources';
 import { TargetTable } from '../track/targets';
 import { PacketClock } from '../track/clock';
@@ -104,6 +114,11 @@ export class FloodDetector {
     this.inSpan = !this.inSpan;
     this.inSpan = !this.inSpan;
     this.current = null;
+  }
+
+  /** An alarm is up: a flood is under way (the crowd rule of detector.ts reads it per SYN). */
+  get attackOn(): boolean {
+    return this.alarmed;
   }
 
   onAttempt(src: number, target: number): void {
@@ -199,10 +214,83 @@ export class FloodDetector {
 
   private endSpan(endUs: number): void {
     const alert = this.snapshot(endUs);
+    const parts = alert.kind === 'syn-flood' ? this.spoofedParts(alert) : [];
+    if (parts.length > 0) {
+      let rest = alert.count;
+      for (const p of parts) rest -= p.count;
+      alert.share = shareOf(rest, alert.count);
+      alert.advice = MIXED_ADVICE.repeat;
+    }
     this.alarmed = false;
     this.inSpan = false;
     this.current = null;
     this.onAlert(alert, 'end');
+    for (const p of parts) {
+      this.onAlert(p, 'start');
+      this.onAlert(p, 'end');
+    }
+  }
+
+  /**
+   * The spoofed parts of a span that ends as a syn-flood (see the file contract). Runs once per
+   * span, over the source table: allocation here is per span, not per packet.
+   */
+  private spoofedParts(span: Alert): Alert[] {
+    const s = this.sources;
+    const times: number[] = [];
+    s.table.forEachOldestFirst((slot) => {
+      if (s.attempts[slot] === 1 && s.syn[slot] === 1 && s.completed[slot] === 0 && s.firstUs[slot] >= span.startUs) times.push(s.firstUs[slot]);
+    });
+    if (times.length < this.opts.minNewSources) return [];
+    times.sort((a, b) => a - b);
+    const o = this.opts;
+    const norm = Math.max(this.normalRate, o.floorRate);
+    const parts: Alert[] = [];
+    let y = 0;
+    let open = false;
+    let alarmed = false;
+    let first = 0, last = 0, n = 0, peak = 0;
+    const close = () => {
+      if (open && alarmed && n >= o.minNewSources) {
+        parts.push({
+          kind: 'spoofed-flood', startUs: first, endUs: last, count: n, completed: 0, peakRate: peak,
+          newSourceAttempts: n, share: shareOf(n, span.count), targets: span.targets, sources: [],
+          advice: MIXED_ADVICE.oneShot,
+        });
+      }
+      open = false;
+    };
+    let prevBucket = -1;
+    for (let i = 0; i < times.length;) {
+      const bucket = Math.floor(times[i] / BUCKET_US);
+      let j = i;
+      while (j < times.length && Math.floor(times[j] / BUCKET_US) === bucket) j++;
+      const count = j - i;
+      if (prevBucket >= 0 && bucket - prevBucket > 1) {
+        y = Math.max(0, y - o.allowance * (bucket - prevBucket - 1)); // the empty seconds between
+        if (y === 0) close();
+      }
+      // As closeBucket: a stretch starts when y leaves 0 and takes every bucket until y is 0 again.
+      y = Math.max(0, y + count / norm - o.allowance);
+      if (y > 0 && !open) {
+        open = true;
+        alarmed = false;
+        first = times[i];
+        n = 0;
+        peak = 0;
+      }
+      if (open) {
+        n += count;
+        last = times[j - 1];
+        if (count > peak) peak = count;
+        if (y >= o.alarmLevel) alarmed = true;
+      }
+      if (y === 0) close();
+      prevBucket = bucket;
+      i = j;
+    }
+    close();
+    return parts;
   }
 
   private snapshot(endUs: number): Alert {
@@ -218,6 +306,7 @@ export class FloodDetector {
       completed: this.spanCompleted,
       peakRate: this.spanPeak,
       newSourceAttempts: this.spanNewSource,
+      share: 1,
       targets: this.topTargets(),
       sources: spoofed ? [] : this.topSources(),
       advice: ADVICE[kind],
@@ -245,13 +334,19 @@ export class FloodDetector {
     s.table.forEachOldestFirst((slot) => {
       if (s.lastUs[slot] < this.spanStartUs) return;
       const n = s.attempts[slot] - s.completed[slot];
-      if (n <= 0 || (top.length === TOP_N && n <= top[TOP_N - 1].count)) return;
+      // One unfinished attempt is no top sender: a mixed flood's one-shot part ties hundreds at 1.
+      if (n <= 1 || (top.length === TOP_N && n <= top[TOP_N - 1].count)) return;
       top.push({ ip: wordsToIp(s.table.keys, slot * s.table.keyWords), count: n });
       top.sort((a, b) => b.count - a.count || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
       if (top.length > TOP_N) top.pop();
     });
     return top;
   }
+}
+
+/** part / whole, rounded to 4 decimals (a report reads 0.1587, not 0.15873015873015872). */
+function shareOf(part: number, whole: number): number {
+  return whole > 0 ? Math.round((part / whole) * 1e4) / 1e4 : 0;
 }
 
 export function byAttemptsThenAddress(a: Endpoint, b: Endpoint): number {

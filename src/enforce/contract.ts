@@ -13,6 +13,7 @@ export type DecisionAction =
   | 'renew'        // block's expiry pushed out because the source is still attacking
   | 'unblock'      // route removed (TTL expiry, shutdown, or by the operator)
   | 'skip'         // not blocked: allowlisted, cap reached, already blocked, ...
+  | 'deferred'     // not blocked yet: the new-blocks rate cap queued it (a block follows when its turn comes)
   | 'alert';       // a policy alert (block cap hit, rate cap hit, backend failure)
 
 export interface Decision {
@@ -20,7 +21,7 @@ export interface Decision {
   /** Source address (empty for alerts that are not about one source). */
   ip: string;
   tsUs: number;
-  /** Why: flag reason for block/renew, "ttl-expired"/"shutdown"/"operator" for unblock,
+  /** Why: flag reason for block/renew/deferred, "ttl-expired"/"shutdown"/"operator" for unblock,
    *  "allowlisted"/"block-cap"/"rate-cap"/"backend-error" for skip and alert. */
   reason: string;
   /** Block expiry (block, renew). */

@@ -6,26 +6,39 @@
  * - Time comes only from the arguments (µs, the caller's clock); the policy never reads a clock,
  *   so the same calls give the same decisions. Output order never depends on hash order: lists
  *   are sorted (by expiry, then address).
- * - onFlag: allowlisted -> skip "allowlisted" (detail: entry and origin); already blocked ->
- *   treated as activity; active blocks at maxActiveBlocks -> skip "block-cap"; no token left in
- *   the new-blocks bucket (maxNewBlocksPerSecond, burst one second's worth) -> skip "rate-cap";
- *   else install the route (not in dry-run), write the ledger (not in dry-run), emit block.
- * - Caps: the first refusal of an episode emits one alert (reason "block-cap"/"rate-cap");
- *   skip decisions for refused sources are limited to one per second per cap, each saying how
- *   many refusals it stands for. An episode ends after CAP_EPISODE_QUIET_US without refusals
- *   (checked in tick); held-back refusals are then reported in one last skip.
+ * - onFlag: allowlisted -> skip "allowlisted" (detail: entry and origin); already blocked or
+ *   deferred -> treated as activity; active blocks plus deferred sources at maxActiveBlocks ->
+ *   skip "block-cap"; sources already waiting, or no token left in the new-blocks bucket
+ *   (maxNewBlocksPerSecond, burst one second's worth) -> deferred (below); else install the
+ *   route (not in dry-run), write the ledger (not in dry-run), emit block.
+ * - The rate cap paces blocks, it refuses no one: a deferred source is queued (decision
+ *   "deferred", reason its flag reason) and blocked as soon as a token is there (checked on every
+ *   tick and flag, so within one tick of caller time, 100 ms of packet time), most active first:
+ *   the most activity events since its flag (one per second in which it sent SYNs: the count
+ *   grows while it waits, so no active source starves), then the earliest flag, then the
+ *   address. Its block decision carries the wait in its detail. A deferred source that sends no
+ *   SYN for DEFER_QUIET_US is no longer attacking: it leaves the queue with skip "rate-cap".
+ *   Deferred sources count towards maxActiveBlocks, so the queue is bounded by it, and a
+ *   random-source flood still cannot fill the routing table (its one-shot sources are never
+ *   flagged, and the active cap stays).
+ * - Caps: the first refusal or deferral of an episode emits one alert (reason "block-cap"/
+ *   "rate-cap"); block-cap skip decisions are limited to one per second, each saying how many
+ *   refusals it stands for. An episode ends after CAP_EPISODE_QUIET_US without refusals (for the
+ *   rate cap: and with nobody waiting), checked in tick; held-back refusals are then reported in
+ *   one last skip.
  * - onActivity: a blocked source still attacking moves its expiry to ts + ttl. A renew decision
  *   (and ledger record) is emitted only when the expiry has moved by >= max(10% of ttl, 1 s)
  *   since the last one, so a persistent attacker costs one timeline line per ttl/10, not one per
  *   second; the ledger's expiry can therefore lag the real one by less than that step. Activity
- *   from a source without a block (allowlisted, refused by a cap) is ignored: the detector flags
- *   it again if it matters.
+ *   of a deferred source counts towards its turn; activity from a source without a block or a
+ *   place in the queue (allowlisted, refused by the block cap) is ignored.
  * - tick: blocks whose expiry is <= now are removed, emitting unblock "ttl-expired". A failed
  *   delete emits alert "backend-error" and is retried DELETE_RETRY_US later.
  * - Backend and ledger failures never throw out of the policy: alert "backend-error" /
  *   "ledger-error" with the errno in detail (limited to one per second each, with counts).
  * - shutdown(now, unblockAll): with unblockAll, removes every block (unblock "shutdown");
- *   without, leaves routes in place for the next start's ledger reconcile.
+ *   without, leaves routes in place for the next start's ledger reconcile. Deferred sources
+ *   are forgotten (skip "rate-cap": nothing was installed).
  * - The ledger is the caller's to open and close; in dry-run it is never written.
  */
 import type { ActivityEvent, FlagEvent } from '../detect/events';
@@ -51,6 +64,12 @@ export const CAP_EPISODE_QUIET_US = 10 * US_PER_S;
 export const REPORT_INTERVAL_US = 1 * US_PER_S;
 /** A failed route delete is retried this much later (or after ttl, if shorter). */
 export const DELETE_RETRY_US = 60 * US_PER_S;
+/**
+ * A deferred source without a SYN for this long leaves the queue. The detector's window: longer
+ * than the period of any crowd member it flags (a bot sending one SYN every 9 s reports activity
+ * every 9 s).
+ */
+export const DEFER_QUIET_US = 60 * US_PER_S;
 
 /** Lets one report through per interval of caller time, counting the ones held back. */
 class Throttle {
@@ -91,8 +110,20 @@ interface PolicyBlock extends ActiveBlock {
   reportedExpiresUs: number;
 }
 
+/** A flagged source the rate cap made wait (see the contract). */
+export interface DeferredSource {
+  /** The flag, its address canonical. */
+  flag: FlagEvent;
+  /** Caller time of its last SYN (its flag, or its last activity event). */
+  lastActiveUs: number;
+  /** Activity events since its flag: its place in the queue. */
+  activity: number;
+}
+
 export class BlockPolicy {
   private readonly blocks = new Map<string, PolicyBlock>();
+  /** Flagged sources waiting for a token, in deferral order (Map order: deterministic). */
+  private readonly deferred = new Map<string, DeferredSource>();
   /**
    * No block expires before this (a lower bound: renewals only move expiries later), so a tick
    * before it has nothing to do. A flood's 300 blocks were scanned on every 100 ms tick before.
@@ -131,7 +162,7 @@ export class BlockPolicy {
       this.emit({ action: 'skip', ip: ev.ip, tsUs: ev.tsUs, reason: 'invalid-address', detail: 'not an IPv4/IPv6 address' });
       return;
     }
-    if (this.blocks.has(ip)) {
+    if (this.blocks.has(ip) || this.deferred.has(ip)) {
       this.onActivity({ ip, family: ev.family, tsUs: ev.tsUs });
       return;
     }
@@ -140,39 +171,30 @@ export class BlockPolicy {
       this.emit({ action: 'skip', ip, tsUs: ev.tsUs, reason: 'allowlisted', detail: `${allowed.cidr} (${allowed.origin})` });
       return;
     }
-    if (this.blocks.size >= this.options.maxActiveBlocks) {
-      this.refuse('block-cap', ip, ev.tsUs, `${this.blocks.size} active blocks, cap ${this.options.maxActiveBlocks}`);
+    const held = this.blocks.size + this.deferred.size;
+    if (held >= this.options.maxActiveBlocks) {
+      const waiting = this.deferred.size > 0 ? ` (${this.deferred.size} of them deferred)` : '';
+      this.refuse('block-cap', ip, ev.tsUs, `${held} active blocks${waiting}, cap ${this.options.maxActiveBlocks}`);
       return;
     }
-    if (!this.takeToken(ev.tsUs)) {
-      this.refuse('rate-cap', ip, ev.tsUs, `more than ${this.options.maxNewBlocksPerSecond} new blocks per second`);
-      return;
-    }
-    const family: 4 | 6 = ip.includes(':') ? 6 : 4;
-    const type = this.options.routeType;
-    if (!this.options.dryRun) {
-      try {
-        this.backend.add(ip, family, type);
-      } catch (e) {
-        this.failure('backend-error', ip, ev.tsUs, RouteError.from(e, 'add', ip));
-        return;
-      }
-    }
-    const expiresUs = ev.tsUs + this.ttlUs;
-    const block: PolicyBlock = { ip, family, type, reason: ev.reason, sinceUs: ev.tsUs, expiresUs, reportedExpiresUs: expiresUs };
-    this.addBlock(block);
-    this.writeLedger(ip, ev.tsUs, (l) => l.recordBlock(block, ev.tsUs));
-    const counts = `halfOpen=${ev.halfOpen} attempts=${ev.attempts} completed=${ev.completed} incomplete=${ev.incomplete} ports=${ev.distinctPorts}`;
-    this.emit({
-      action: 'block', ip, tsUs: ev.tsUs, reason: ev.reason, expiresUs,
-      detail: `${type} via ${this.options.dryRun ? 'dry-run' : this.backend.name}; ${counts}`,
-    });
+    const flag: FlagEvent = { ...ev, ip, family: ip.includes(':') ? 6 : 4 };
+    // Those already waiting go first: a new flag joins the queue unless it is empty.
+    this.releaseDeferred(ev.tsUs);
+    if (this.deferred.size > 0 || !this.takeToken(ev.tsUs)) this.defer(flag);
+    else this.install(flag, ev.tsUs, '');
   }
 
   onActivity(ev: ActivityEvent): void {
-    // Canonical text by contract (ActivityEvent): a miss is a source that is not blocked.
+    // Canonical text by contract (ActivityEvent): a miss is a source that is neither blocked nor waiting.
     const block = this.blocks.get(ev.ip);
-    if (!block) return;
+    if (!block) {
+      const d = this.deferred.get(ev.ip);
+      if (d && ev.tsUs > d.lastActiveUs) {
+        d.lastActiveUs = ev.tsUs;
+        d.activity++;
+      }
+      return;
+    }
     const expiresUs = ev.tsUs + this.ttlUs;
     if (expiresUs <= block.expiresUs) return;
     block.expiresUs = expiresUs;
@@ -193,20 +215,43 @@ export class BlockPolicy {
       for (const b of this.blocks.values()) if (b.expiresUs < earliest) earliest = b.expiresUs;
       this.earliestExpiryUs = earliest;
     }
+    this.releaseDeferred(nowUs);
     for (const kind of ['block-cap', 'rate-cap'] as const) {
       const ep = this.episodes[kind];
-      if (ep.open && nowUs - ep.lastRefusalUs >= CAP_EPISODE_QUIET_US) this.closeEpisode(kind, nowUs);
+      const waiting = kind === 'rate-cap' && this.deferred.size > 0;
+      if (ep.open && !waiting && nowUs - ep.lastRefusalUs >= CAP_EPISODE_QUIET_US) this.closeEpisode(kind, nowUs);
     }
   }
 
   shutdown(nowUs: number, unblockAll: boolean): void {
     if (unblockAll) for (const b of this.sorted()) this.remove(b, nowUs, 'shutdown', false);
+    for (const d of this.deferred.values()) {
+      this.emit({ action: 'skip', ip: d.flag.ip, tsUs: nowUs, reason: 'rate-cap', detail: 'deferred; shut down before its turn' });
+    }
+    this.deferred.clear();
     for (const kind of ['block-cap', 'rate-cap'] as const) if (this.episodes[kind].open) this.closeEpisode(kind, nowUs);
   }
 
   /** Active blocks, soonest expiry first (ties by address). */
   active(): ActiveBlock[] {
     return this.sorted().map(({ reportedExpiresUs: _, ...b }) => b);
+  }
+
+  /** How many blocks are active (active().length without sorting and copying them). */
+  get activeCount(): number {
+    return this.blocks.size;
+  }
+
+  /** The soonest expiry of an active block, exactly (Infinity when none): where the next tick has work. */
+  nextExpiryUs(): number {
+    let next = Infinity;
+    for (const b of this.blocks.values()) if (b.expiresUs < next) next = b.expiresUs;
+    return next;
+  }
+
+  /** Sources the rate cap made wait, in deferral order (copies: for adopt() after a reload). */
+  deferredSources(): DeferredSource[] {
+    return [...this.deferred.values()].map((d) => ({ ...d, flag: { ...d.flag } }));
   }
 
   /**
@@ -235,14 +280,88 @@ export class BlockPolicy {
    * Take over blocks from a policy being replaced (SIGHUP reload): the routes are already in the
    * kernel and the ledger, so nothing is installed, written or reported.
    */
-  adopt(blocks: readonly ActiveBlock[]): void {
+  adopt(blocks: readonly ActiveBlock[], deferred: readonly DeferredSource[] = []): void {
     for (const b of blocks) this.addBlock({ ...b, reportedExpiresUs: b.expiresUs });
+    for (const d of deferred) if (!this.blocks.has(d.flag.ip)) this.deferred.set(d.flag.ip, { ...d, flag: { ...d.flag } });
   }
 
-  /** Lift every block whose address the allowlist now covers (an entry added on reload). */
+  /** Lift every block (and forget every deferral) whose address the allowlist now covers (an entry added on reload). */
   releaseAllowlisted(nowUs: number): void {
     for (const b of this.sorted()) {
       if (this.options.allowlist.match(b.ip)) this.remove(b, nowUs, 'allowlisted', true);
+    }
+    for (const d of [...this.deferred.values()]) {
+      const allowed = this.options.allowlist.match(d.flag.ip);
+      if (!allowed) continue;
+      this.deferred.delete(d.flag.ip);
+      this.emit({ action: 'skip', ip: d.flag.ip, tsUs: nowUs, reason: 'allowlisted', detail: `${allowed.cidr} (${allowed.origin}); was deferred` });
+    }
+  }
+
+  /** Route, ledger and block decision for a flag (address canonical; `note`: appended to the detail). */
+  private install(ev: FlagEvent, nowUs: number, note: string): void {
+    const { ip, family } = ev;
+    const type = this.options.routeType;
+    if (!this.options.dryRun) {
+      try {
+        this.backend.add(ip, family, type);
+      } catch (e) {
+        this.failure('backend-error', ip, nowUs, RouteError.from(e, 'add', ip));
+        return;
+      }
+    }
+    const expiresUs = nowUs + this.ttlUs;
+    const block: PolicyBlock = { ip, family, type, reason: ev.reason, sinceUs: nowUs, expiresUs, reportedExpiresUs: expiresUs };
+    this.addBlock(block);
+    this.writeLedger(ip, nowUs, (l) => l.recordBlock(block, nowUs));
+    const counts = `halfOpen=${ev.halfOpen} attempts=${ev.attempts} completed=${ev.completed} incomplete=${ev.incomplete} ports=${ev.distinctPorts}`;
+    this.emit({
+      action: 'block', ip, tsUs: nowUs, reason: ev.reason, expiresUs,
+      detail: `${type} via ${this.options.dryRun ? 'dry-run' : this.backend.name}; ${counts}${note}`,
+    });
+  }
+
+  /** Queue a flag the rate cap holds back (see the contract). */
+  private defer(flag: FlagEvent): void {
+    const ep = this.episodes['rate-cap'];
+    const rate = this.options.maxNewBlocksPerSecond;
+    if (!ep.open) {
+      ep.open = true;
+      ep.refused = 0;
+      this.emit({ action: 'alert', ip: '', tsUs: flag.tsUs, reason: 'rate-cap',
+        detail: `more than ${rate} new blocks per second; flagged sources are deferred and blocked as the budget allows, most active first` });
+    }
+    ep.refused++;
+    ep.lastRefusalUs = flag.tsUs;
+    ep.lastIp = flag.ip;
+    this.deferred.set(flag.ip, { flag, lastActiveUs: flag.tsUs, activity: 0 });
+    this.emit({ action: 'deferred', ip: flag.ip, tsUs: flag.tsUs, reason: flag.reason,
+      detail: `rate cap ${rate} new blocks per second; ${this.deferred.size} waiting` });
+  }
+
+  /** Block deferred sources while tokens last, most active first; drop the quiet ones. */
+  private releaseDeferred(nowUs: number): void {
+    if (this.deferred.size === 0) return;
+    for (const d of this.deferred.values()) { // deleting the entry being visited is safe in a Map
+      if (nowUs - d.lastActiveUs < DEFER_QUIET_US) continue;
+      this.deferred.delete(d.flag.ip);
+      this.emit({ action: 'skip', ip: d.flag.ip, tsUs: nowUs, reason: 'rate-cap',
+        detail: `deferred at its flag; no SYN for ${DEFER_QUIET_US / US_PER_S} s before its turn` });
+    }
+    this.refill(nowUs);
+    if (this.tokens < 1 || this.deferred.size === 0) return;
+    const queue = [...this.deferred.values()].sort(byActivityThenFlag);
+    for (const d of queue) {
+      if (this.blocks.size >= this.options.maxActiveBlocks) {
+        // Only after a reload lowered the cap (deferred sources count towards it otherwise).
+        this.deferred.delete(d.flag.ip);
+        this.refuse('block-cap', d.flag.ip, nowUs, `${this.blocks.size} active blocks, cap ${this.options.maxActiveBlocks}; was deferred`);
+        continue;
+      }
+      if (!this.takeToken(nowUs)) break;
+      this.deferred.delete(d.flag.ip);
+      const waited = (nowUs - d.flag.tsUs) / US_PER_S;
+      this.install(d.flag, nowUs, `; deferred ${waited.toFixed(3)} s by the rate cap`);
     }
   }
 
@@ -275,7 +394,7 @@ export class BlockPolicy {
     this.emit({ action: 'unblock', ip: b.ip, tsUs: nowUs, reason });
   }
 
-  private takeToken(nowUs: number): boolean {
+  private refill(nowUs: number): void {
     if (nowUs > this.bucketUs) {
       if (this.bucketUs !== -Infinity) {
         const refill = ((nowUs - this.bucketUs) / US_PER_S) * this.options.maxNewBlocksPerSecond;
@@ -283,6 +402,10 @@ export class BlockPolicy {
       }
       this.bucketUs = nowUs;
     }
+  }
+
+  private takeToken(nowUs: number): boolean {
+    this.refill(nowUs);
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
@@ -340,4 +463,9 @@ export class BlockPolicy {
 
 function byExpiryThenAddress(a: PolicyBlock, b: PolicyBlock): number {
   return a.expiresUs - b.expiresUs || compareIp(a.ip, b.ip);
+}
+
+/** The queue's order: most activity first, then the earliest flag, then the address. */
+function byActivityThenFlag(a: DeferredSource, b: DeferredSource): number {
+  return b.activity - a.activity || a.flag.tsUs - b.flag.tsUs || compareIp(a.flag.ip, b.flag.ip);
 }

@@ -96,10 +96,12 @@ export class EnforcementSession implements DetectorSink {
    * time. Ticking to each expiry in turn puts those unblocks on the timeline (analyze, replay).
    */
   drain(): void {
-    for (let active = this.policy.active(); active.length > 0; active = this.policy.active()) {
-      const next = Math.min(...active.map((b) => b.expiresUs));
-      this.policy.tick(next);
-      if (this.policy.active().length === active.length) break; // a delete failed: don't spin
+    // Linear per step: sorting and copying active() every step was quadratic in the blocks
+    // (45 ms of the bench flood's 0.7 s once the rate cap paced all 300 attackers in).
+    for (let left = this.policy.activeCount; left > 0;) {
+      this.policy.tick(this.policy.nextExpiryUs());
+      if (this.policy.activeCount === left) break; // a delete failed: don't spin
+      left = this.policy.activeCount;
     }
   }
 }

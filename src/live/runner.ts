@@ -15,7 +15,8 @@
  *   {"msg":"capture drops", ...} (warn) at most every DROP_WARN_INTERVAL_MS while the kernel or
  *     the interface drops packets: how many since the last such line, and the totals;
  *   {"msg":"reloaded"} after SIGHUP (allowlist, TTL, caps and route type apply at once; blocks
- *     the new allowlist covers are lifted; dryRun, stateDir and threshold need a restart),
+ *     the new allowlist covers are lifted, deferred sources keep their place; dryRun, stateDir
+ *     and threshold need a restart),
  *   {"msg":"stopped", ...totals, capture counters} on SIGINT/SIGTERM (exit 0), after what the
  *     kernel ring still held was delivered; a warn line "capture dropped packets" before it when
  *     any were dropped. A capture failure logs an error line and exits 1.
@@ -189,7 +190,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     backend: o.config.dryRun ? 'dry-run' : o.backend.name, stateDir: ledger?.dir ?? null,
     threshold: o.pipeline.detector.threshold, blockTtl: o.config.blockTtl, routeType: o.config.routeType,
     maxActiveBlocks: o.config.maxActiveBlocks, maxNewBlocksPerSecond: o.config.maxNewBlocksPerSecond,
-    activeBlocks: session.policy.active().length, libpcap: libpcapVersion(),
+    activeBlocks: session.policy.activeCount, libpcap: libpcapVersion(),
     write: writer ? { path: o.write?.path, firstFile: writer.stats.currentPath, maxFileBytes: o.write?.maxFileBytes ?? null, keepFiles: o.write?.keepFiles ?? null } : null,
   }, 'capturing');
 
@@ -209,7 +210,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     lastCaptured = c.captured;
     lastStatusUs = now;
     log.info({ ...counters(pipeline, c, writer), packetsPerSecond: Math.round(pps),
-      activeBlocks: sink.session.policy.active().length,
+      activeBlocks: sink.session.policy.activeCount,
       eventLoopLagMs: { p50: lagMs(lag.percentile(50)), p99: lagMs(lag.percentile(99)), max: lagMs(lag.max) },
       deliveryLagUs: capture.deliveryLag.summary() }, 'status');
     lag.reset();
@@ -242,7 +243,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
         log.warn({ ...writer.stats, err: writer.lastError }, 'capture file incomplete: records could not be written');
       }
       if (failure) log.error({ err: failure.message }, 'capture failed');
-      log.info({ why, ...counters(pipeline, c, writer), activeBlocks: sink.session.policy.active().length }, 'stopped');
+      log.info({ why, ...counters(pipeline, c, writer), activeBlocks: sink.session.policy.activeCount }, 'stopped');
       process.removeListener('SIGHUP', reload);
       resolve(failure ? 1 : 0);
     };
@@ -258,11 +259,11 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
         }
         const next = newSession(config);
         const now = clock.nowUs();
-        next.policy.adopt(sink.session.policy.active());
+        next.policy.adopt(sink.session.policy.active(), sink.session.policy.deferredSources());
         next.policy.releaseAllowlisted(now);
         sink.session = next;
         running = config;
-        log.info({ blockTtl: config.blockTtl, maxActiveBlocks: config.maxActiveBlocks, allow: config.allow.length, activeBlocks: next.policy.active().length }, 'reloaded');
+        log.info({ blockTtl: config.blockTtl, maxActiveBlocks: config.maxActiveBlocks, allow: config.allow.length, activeBlocks: next.policy.activeCount }, 'reloaded');
       } catch (e) {
         log.error({ err: (e as Error).message }, 'reload failed; keeping the running configuration');
       }

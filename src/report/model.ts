@@ -13,13 +13,20 @@
  *   tables                  { sources|attempts|targets: { size, max, evictions } }
  *   sources[]               flagged sources first (by flag time), then the top sources by
  *                           incomplete attempts: { ip, syn, attempts, completed, incomplete,
- *                           halfOpen, flagged, flaggedAt, firstSeen, reason, distinctPorts }
+ *                           halfOpen, flagged, flaggedAt, firstSeen, reason, distinctPorts };
+ *                           reason "flood", "scan" or "crowd" (detect/detector.ts)
  *   alerts[]                { kind, start, end, count, completed, peakRate, newSourceAttempts,
- *                             targets[{ip, port, attempts}], sources[{ip, count}], advice }
+ *                             share, targets[{ip, port, attempts}], sources[{ip, count}], advice }
+ *                           in the order they ended; a mixed flood is its syn-flood alert followed
+ *                           by a spoofed-flood alert per one-shot part (detect/flood.ts): count is
+ *                           then that part's one-shot attempts, and share (of the flood's attempts,
+ *                           4 decimals; 1 for every other alert) splits the flood between them
  *   targets[]               top destinations by attempts: { ip, port, attempts, completed,
  *                             incomplete, firstSeen, lastSeen }
  *   decisions[]             what the enforcer would do under the policy in force, packet time:
- *                           { action, ip, at, reason, expires?, detail? }
+ *                           { action, ip, at, reason, expires?, detail? }; action "block",
+ *                           "renew", "unblock", "skip", "deferred" (queued by the new-blocks rate
+ *                           cap, a block follows when its turn comes: enforce/policy.ts) or "alert"
  * Every list is sorted by a total order (counts, then address: numeric, IPv4 before IPv6),
  * never by table order.
  */

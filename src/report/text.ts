@@ -38,7 +38,8 @@ export function renderText(r: Report): string {
   for (const a of r.alerts) {
     out.push(`  ${a.kind}  ${a.start} .. ${a.end}  ${a.count} ${a.kind === 'backscatter' ? 'SYN-ACKs' : 'attempts'}, ` +
       `${a.completed} completed, peak ${a.peakRate}/s` +
-      (a.kind === 'backscatter' ? '' : `, ${a.newSourceAttempts} from new sources`));
+      (a.kind === 'backscatter' ? '' : `, ${a.newSourceAttempts} from new sources`) +
+      (a.share < 1 ? `, ${(a.share * 100).toFixed(1)}% of the flood's attempts (${a.kind === 'spoofed-flood' ? 'its one-shot part' : 'its repeat senders'})` : ''));
     if (a.targets.length > 0) out.push(`    ${a.kind === 'backscatter' ? 'sent to' : 'targets'}: ${a.targets.map((e) => `${endpoint(e.ip, e.port)} (${e.attempts})`).join(', ')}`);
     if (a.sources.length > 0) out.push(`    ${a.kind === 'backscatter' ? 'reflectors' : 'sources'}: ${a.sources.map((s) => `${s.ip} (${s.count})`).join(', ')}`);
     out.push(`    advice: ${a.advice}`);
@@ -54,7 +55,7 @@ export function renderText(r: Report): string {
 
   out.push(`Decisions under the policy in force: ${r.decisions.length}`);
   for (const d of r.decisions.slice(0, 50)) {
-    out.push(`  ${d.at}  ${d.action.padEnd(7)} ${d.ip || '-'}  ${d.reason}${d.expires ? ` until ${d.expires}` : ''}${d.detail ? ` (${d.detail})` : ''}`);
+    out.push(`  ${d.at}  ${d.action.padEnd(8)} ${d.ip || '-'}  ${d.reason}${d.expires ? ` until ${d.expires}` : ''}${d.detail ? ` (${d.detail})` : ''}`);
   }
   if (r.decisions.length > 50) out.push(`  ... ${r.decisions.length - 50} more (see --json)`);
 

@@ -14,7 +14,7 @@ import { CaptureError } from '../../src/capture/record';
 import { decodeEthernetIpv4Tcp, FAST_PATH_MIN_BYTES } from '../../src/decode/fast-path';
 import { decodeFrame, decodeLayers } from '../../src/decode/frame';
 import { DecodeCounters, DecodeResult, PacketView } from '../../src/decode/packet';
-import { CORPUS, FIXTURES, HAVE_CORPUS, NO_CORPUS_REASON } from '../support/paths';
+import { CAPTURE_FILE, CORPUS, FIXTURES, HAVE_CORPUS, NO_CORPUS_REASON } from '../support/paths';
 import { hex, LINKTYPE, PKT } from './packets';
 
 /** Decodes frames both ways, each into its own reused view and counters, and compares each frame. */
@@ -143,7 +143,7 @@ async function compareFile(d: Differential, file: string): Promise<void> {
 
 test('fast path = layer decoders on every frame of the fixtures', async () => {
   const d = new Differential();
-  for (const f of walk(FIXTURES).filter((f) => /\.pcap(ng)?$/.test(f))) await compareFile(d, f);
+  for (const f of walk(FIXTURES).filter((f) => CAPTURE_FILE.test(f))) await compareFile(d, f);
   d.finish(1000);
 });
 

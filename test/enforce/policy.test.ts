@@ -10,7 +10,7 @@ import type { Decision } from '../../src/enforce/contract';
 import type { FlagEvent } from '../../src/detect/events';
 import { Allowlist, parseCidr } from '../../src/enforce/allowlist';
 import { Ledger, readLedger } from '../../src/enforce/ledger';
-import { BlockPolicy, CAP_EPISODE_QUIET_US, DELETE_RETRY_US, type BlockPolicyOptions } from '../../src/enforce/policy';
+import { BlockPolicy, CAP_EPISODE_QUIET_US, DEFER_QUIET_US, DELETE_RETRY_US, type BlockPolicyOptions } from '../../src/enforce/policy';
 import { RecordingBackend, type RecordingBackendOptions } from '../../src/enforce/recording';
 
 const S = 1_000_000;
@@ -121,16 +121,82 @@ test('block cap: one alert per episode, rate-limited skips with counts, a new ep
   assert.equal(decisions.filter((d) => d.action === 'alert').length, 2);
 });
 
-test('rate cap: token bucket in caller time refuses the excess of a random-source burst', () => {
-  const { policy, backend, decisions } = setup({ maxNewBlocksPerSecond: 5 });
-  // 100 distinct sources within one second: burst of 5 blocks, the rest refused.
-  for (let i = 0; i < 100; i++) policy.onFlag(flag(`198.51.100.${i + 1}`, T0 + i * 10_000));
-  assert.equal(backend.calls.length, 5 + 4); // 5 burst + refill 5/s over 0.99 s -> 4 more
+test('rate cap paces blocks: a burst beyond it is deferred and blocked as tokens come, while active', () => {
+  const { policy, backend, decisions } = setup({ maxNewBlocksPerSecond: 10 });
+  // 100 flagged sources within 0.1 s, each active every second after; ticks every 100 ms.
+  const ips = Array.from({ length: 100 }, (_, i) => `198.51.100.${i + 1}`);
+  ips.forEach((ip, i) => policy.onFlag(flag(ip, T0 + i * 1000)));
+  assert.equal(backend.calls.length, 10, 'the burst: one second of tokens');
   assert.deepEqual(decisions.filter((d) => d.action === 'alert').map((d) => d.reason), ['rate-cap']);
-  assert.ok(decisions.filter((d) => d.action === 'skip').length <= 2);
-  // After a quiet second the bucket is full again.
-  policy.onFlag(flag('198.51.100.200', T0 + 3 * S));
-  assert.equal(decisions.at(-1)!.action, 'block');
+  assert.equal(decisions.filter((d) => d.action === 'deferred').length, 90);
+  for (let t = 100_000; t <= 12 * S; t += 100_000) {
+    if (t % S === 0) for (const ip of ips) policy.onActivity({ ip, family: 4, tsUs: T0 + t });
+    policy.tick(T0 + t);
+  }
+  assert.equal(backend.calls.length, 100, 'every one blocked in the end');
+  const flaggedAt = new Map(ips.map((ip, i) => [ip, T0 + i * 1000]));
+  for (const d of decisions.filter((x) => x.action === 'block')) {
+    // 90 waiting at 10/s: the last one 9 s after the burst, within one tick of its token.
+    assert.ok(d.tsUs - flaggedAt.get(d.ip)! <= 9 * S + 100_000, `${d.ip} blocked ${(d.tsUs - flaggedAt.get(d.ip)!) / S} s after its flag`);
+  }
+  const deferredThenBlock = decisions.filter((d) => d.ip === '198.51.100.100').map((d) => d.action);
+  assert.deepEqual(deferredThenBlock, ['deferred', 'block']);
+  assert.match(decisions.filter((d) => d.action === 'block').at(-1)!.detail ?? '', /deferred 9\.\d+ s by the rate cap/);
+  assert.equal(policy.deferredSources().length, 0);
+});
+
+test('rate cap queue: most active first, then the earliest flag, then the address', () => {
+  const { policy, decisions } = setup({ maxNewBlocksPerSecond: 1 });
+  policy.onFlag(flag('203.0.113.1', T0)); // takes the only token
+  for (const ip of ['203.0.113.4', '203.0.113.3', '203.0.113.2', '2001:db8::9']) policy.onFlag(flag(ip, T0 + 1000));
+  policy.onFlag(flag('203.0.113.5', T0 + 2000));
+  // .5 active twice, .2 and 2001:db8::9 once: .5 first, then .2 before 2001:db8::9 (same flag time, IPv4 first), then .3 before .4.
+  policy.onActivity({ ip: '203.0.113.5', family: 4, tsUs: T0 + 100_000 });
+  policy.onActivity({ ip: '203.0.113.5', family: 4, tsUs: T0 + 200_000 });
+  policy.onActivity({ ip: '203.0.113.2', family: 4, tsUs: T0 + 200_000 });
+  policy.onActivity({ ip: '2001:db8::9', family: 6, tsUs: T0 + 200_000 });
+  for (let t = 1; t <= 6; t++) policy.tick(T0 + t * S);
+  assert.deepEqual(decisions.filter((d) => d.action === 'block').map((d) => d.ip),
+    ['203.0.113.1', '203.0.113.5', '203.0.113.2', '2001:db8::9', '203.0.113.3', '203.0.113.4']);
+});
+
+test('rate cap queue: a deferred source that sends no SYN for DEFER_QUIET_US leaves it with skip rate-cap', () => {
+  const { policy, decisions } = setup({ maxNewBlocksPerSecond: 1 });
+  policy.onFlag(flag('203.0.113.1', T0)); // takes the only token
+  policy.onFlag(flag('203.0.113.2', T0 + 1000)); // deferred, never active again
+  const busy = Array.from({ length: 70 }, (_, i) => `198.51.100.${i + 1}`);
+  busy.forEach((ip, i) => policy.onFlag(flag(ip, T0 + 2000 + i))); // deferred, active every second
+  for (let t = S; t <= DEFER_QUIET_US + S; t += S) {
+    for (const ip of busy) policy.onActivity({ ip, family: 4, tsUs: T0 + t });
+    policy.tick(T0 + t);
+  }
+  // One token a second, the busy ones first: .2 is still waiting when its minute of silence is up.
+  const mine = decisions.filter((d) => d.ip === '203.0.113.2');
+  assert.deepEqual(summary(mine), ['deferred 203.0.113.2 flood', 'skip 203.0.113.2 rate-cap']);
+  assert.equal(mine[1].tsUs, T0 + DEFER_QUIET_US + S, 'at the first tick past its quiet minute');
+  assert.match(mine[1].detail ?? '', /no SYN for 60 s before its turn/);
+  assert.equal(decisions.filter((d) => d.action === 'block').length, 1 + 61);
+  // A deferred source still active gets its turn even after a long wait: the busy ones keep theirs.
+  assert.ok(policy.deferredSources().every((d) => d.flag.ip.startsWith('198.51.100.')));
+});
+
+test('rate cap queue: deferred sources count towards --max-active-blocks; shutdown forgets them; a reload keeps them', () => {
+  const { policy, backend, decisions } = setup({ maxNewBlocksPerSecond: 1, maxActiveBlocks: 3 });
+  policy.onFlag(flag('203.0.113.1', T0));
+  policy.onFlag(flag('203.0.113.2', T0 + 1000));
+  policy.onFlag(flag('203.0.113.3', T0 + 2000));
+  policy.onFlag(flag('203.0.113.4', T0 + 3000)); // 1 block + 2 deferred: the cap
+  assert.deepEqual(summary(decisions), ['block 203.0.113.1 flood', 'alert  rate-cap', 'deferred 203.0.113.2 flood', 'deferred 203.0.113.3 flood',
+    'alert  block-cap', 'skip 203.0.113.4 block-cap']);
+  const next = setup({ maxNewBlocksPerSecond: 1, maxActiveBlocks: 3 });
+  next.policy.adopt(policy.active(), policy.deferredSources());
+  assert.deepEqual(next.policy.deferredSources().map((d) => d.flag.ip), ['203.0.113.2', '203.0.113.3']);
+  next.policy.tick(T0 + 1.5 * S);
+  assert.deepEqual(summary(next.decisions), ['block 203.0.113.2 flood']);
+  next.policy.shutdown(T0 + 1.6 * S, false);
+  assert.deepEqual(summary(next.decisions.slice(1)), ['skip 203.0.113.3 rate-cap']);
+  assert.equal(next.policy.deferredSources().length, 0);
+  assert.equal(backend.calls.length, 1);
 });
 
 test('backend errors: alert backend-error with the errno, no block, never a throw; delete failures retry later', () => {

@@ -1,7 +1,8 @@
 /**
  * Golden tests over fixtures/: every capture there is analyzed and replayed by the real CLI.
  * - The counts and verdicts must equal the independent oracle (fixtures/scenarios.json from the
- *   generator's own bookkeeping, fixtures/real-tools.json from tshark's truth.sh).
+ *   generator's own bookkeeping; fixtures/real-tools.json and botnets.json from tshark's truth.sh
+ *   and what each capture was made to show).
  * - `analyze --json` must equal NAME.expected.json byte for byte, and `replay` must match
  *   NAME.replay.json: any change of output or policy shows up as a diff to review.
  * Regenerate the golden files on purpose with `npm run fixtures:update` (SYNWATCH_UPDATE_GOLDEN=1).
@@ -10,15 +11,16 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FIXTURES, REPO_ROOT } from '../support/paths';
+import { CAPTURE_FILE, FIXTURES, REPO_ROOT } from '../support/paths';
 import { runCli } from '../support/cli';
 
 const UPDATE = process.env.SYNWATCH_UPDATE_GOLDEN === '1';
 const oracle: Record<string, any> = {
   ...JSON.parse(fs.readFileSync(path.join(FIXTURES, 'scenarios.json'), 'utf8')),
   ...JSON.parse(fs.readFileSync(path.join(FIXTURES, 'real-tools.json'), 'utf8')),
+  ...JSON.parse(fs.readFileSync(path.join(FIXTURES, 'botnets.json'), 'utf8')),
 };
-const captures = fs.readdirSync(FIXTURES).filter((f) => /\.(pcap|pcapng)$/.test(f)).sort();
+const captures = fs.readdirSync(FIXTURES).filter((f) => CAPTURE_FILE.test(f)).sort();
 
 /** Run the CLI from the repository root with a relative path, so outputs name the file the same everywhere. */
 function cli(args: string[]) {
@@ -38,7 +40,7 @@ test('every fixture has an oracle entry and every oracle entry a fixture', () =>
 for (const name of captures) {
   describe(name, () => {
     const rel = path.join('fixtures', name);
-    const base = name.replace(/\.(pcap|pcapng)$/, '');
+    const base = name.replace(CAPTURE_FILE, '');
     const expectedFile = path.join(FIXTURES, `${base}.expected.json`);
     const replayFile = path.join(FIXTURES, `${base}.replay.json`);
     const r = cli(['analyze', '--json', rel]);

@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzeCapture } from '../../src/analyze';
-import { CORPUS, FIXTURES, HAVE_CORPUS, NO_CORPUS_REASON } from '../support/paths';
+import { CAPTURE_FILE, CORPUS, FIXTURES, HAVE_CORPUS, NO_CORPUS_REASON } from '../support/paths';
 
 async function reportWith(file: string, segmentBatch: number, flags = {}) {
   const a = await analyzeCapture(file, flags, undefined, { segmentBatch });
   return JSON.parse(JSON.stringify(a.report));
 }
 
-const fixtures = fs.readdirSync(FIXTURES).filter((f) => /\.(pcap|pcapng)$/.test(f)).sort();
+const fixtures = fs.readdirSync(FIXTURES).filter((f) => CAPTURE_FILE.test(f)).sort();
 
 test('fixtures: batch 1, 7 and 64 give the same report', async () => {
   assert.ok(fixtures.length >= 19);

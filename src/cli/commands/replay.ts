@@ -90,7 +90,8 @@ function readExpectation(file: string) {
 }
 
 function renderTimeline(ds: { t: number; action: string; ip: string; reason: string }[], as: { start: number; end: number; kind: string }[]): string {
-  const lines = ds.map((d) => `+${d.t.toFixed(6)}s  ${d.action.padEnd(7)} ${d.ip || '-'}  ${d.reason}`);
-  for (const a of as) lines.push(`+${a.start.toFixed(6)}s  alert   ${a.kind} until +${a.end.toFixed(6)}s`);
+  // Actions padded to 'deferred', the longest.
+  const lines = ds.map((d) => `+${d.t.toFixed(6)}s  ${d.action.padEnd(8)} ${d.ip || '-'}  ${d.reason}`);
+  for (const a of as) lines.push(`+${a.start.toFixed(6)}s  ${'alert'.padEnd(8)} ${a.kind} until +${a.end.toFixed(6)}s`);
   return lines.length ? `${lines.join('\n')}\n` : 'no decisions\n';
 }
