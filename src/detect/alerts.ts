@@ -57,8 +57,9 @@ export const ADVICE: Record<AlertKind, string> = {
     '(sysctl net.ipv4.tcp_syncookies=1), raise net.ipv4.tcp_max_syn_backlog, and ask the ' +
     'upstream provider to filter or scrub traffic to the targets listed.',
   'syn-flood':
-    'A few sources send most unfinished handshakes: they are flagged individually and the ' +
-    'enforcer can block them. Keep SYN cookies on while it lasts.',
+    'Repeat senders (real addresses, not spoofed ones) send most unfinished handshakes: each is ' +
+    'flagged and the enforcer can block it, however many there are (new blocks are paced by ' +
+    '--max-new-blocks-per-second). Keep SYN cookies on while it lasts.',
   'backscatter':
     'SYN-ACKs arrive for connections this host never opened: someone spoofs this address ' +
     '(reflection), or these are replies to a spoofed flood elsewhere. Do not block the ' +
