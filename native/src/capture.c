@@ -4,7 +4,7 @@
  *
  * Contract (the TypeScript face is src/capture/native.ts):
  *   open(iface, snaplen, bufferBytes, coalesceUs, batch: Buffer, stats: Float64Array,
- *        onBatch: (bytes, records) => void)
+ *        onBatch: (bytes) => void)
  *       -> { handle, linkType, linkName, snaplen, bufferBytes, warning }
  *       pcap_create, snaplen, no promiscuous mode, immediate mode, the kernel buffer size,
  *       nanosecond timestamps, activate, non-blocking. Throws an Error whose `code` is ENODEV
@@ -15,7 +15,7 @@
  *       (libpcap refuses `vlan` on a link without VLAN tags: Linux cooked, raw IP).
  *   start(handle): watch the capture's file descriptor on the event loop (uv_poll). Whenever it
  *       is readable the ring is drained: pcap_dispatch() copies records into `batch` and
- *       onBatch(bytes, records) is called once per filled batch, until the ring is empty or
+ *       onBatch(bytes) is called once per filled batch, until the ring is empty or
  *       MAX_BATCHES_PER_WAKE batches were delivered (then the loop runs its timers and comes
  *       back: the descriptor stays readable). After a wake-up that delivered records, the ring
  *       is polled again coalesceUs later (a timerfd) instead of on the next packet, for as long
@@ -309,17 +309,16 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
   c->records++;
 }
 
-/* Calls onBatch(bytes, records). Returns 0, or -1 with a JavaScript exception pending. */
+/* Calls onBatch(bytes). Returns 0, or -1 with a JavaScript exception pending. */
 static int deliver(capture_ctx *c, int from_js) {
   napi_env env = c->env;
-  napi_value fn, recv, argv[2], result;
+  napi_value fn, recv, argv[1], result;
   if (napi_get_reference_value(env, c->on_batch_ref, &fn) != napi_ok || fn == NULL) return 0;
   napi_get_global(env, &recv); /* napi_make_callback needs an object receiver */
   napi_create_double(env, (double)c->used, &argv[0]);
-  napi_create_uint32(env, c->records, &argv[1]);
   c->in_callback = 1;
-  napi_status s = from_js ? napi_call_function(env, recv, fn, 2, argv, &result)
-                          : napi_make_callback(env, c->async_ctx, recv, fn, 2, argv, &result);
+  napi_status s = from_js ? napi_call_function(env, recv, fn, 1, argv, &result)
+                          : napi_make_callback(env, c->async_ctx, recv, fn, 1, argv, &result);
   c->in_callback = 0;
   return s == napi_ok ? 0 : -1;
 }

@@ -57,7 +57,7 @@ export const MAX_COALESCE_US = 100_000;
 /** What native/src/capture.c exports (its header comment is the contract). */
 interface CaptureAddon {
   open(iface: string, snaplen: number, bufferBytes: number, coalesceUs: number, batch: Buffer, stats: Float64Array,
-    onBatch: (bytes: number, records: number) => void): {
+    onBatch: (bytes: number) => void): {
     handle: unknown; linkType: number; linkName: string; snaplen: number; bufferBytes: number; warning: string | null;
   };
   setFilter(handle: unknown, expression: string): void;
@@ -206,6 +206,8 @@ export class LagHistogram {
 export class LiveCapture {
   readonly linkType: number;
   readonly linkTypeName: string;
+  /** The BPF expression in force (opts.filter of the link type). */
+  readonly filter: string;
   readonly snaplen: number;
   readonly bufferBytes: number;
   /** libpcap's activation warning (e.g. promiscuous mode unsupported), or null. */
@@ -247,8 +249,9 @@ export class LiveCapture {
       throw openError(opts, e as NodeJS.ErrnoException);
     }
     this.handle = opened.handle;
+    this.filter = opts.filter(opened.linkType);
     try {
-      a.setFilter(opened.handle, opts.filter(opened.linkType));
+      a.setFilter(opened.handle, this.filter);
     } catch (e) {
       a.close(opened.handle);
       throw openError(opts, e as NodeJS.ErrnoException);
@@ -350,8 +353,6 @@ function openError(opts: LiveOptions, e: NodeJS.ErrnoException): CaptureError {
       return new CaptureError('bad-filter', iface, null, opts.userFilter !== undefined
         ? `invalid --filter '${opts.userFilter}': ${msg}`
         : `the capture filter does not compile on ${iface}: ${msg}`);
-    case 'EINVAL':
-      return new CaptureError('open-failed', iface, null, `cannot capture on ${iface}: ${msg}`);
     default:
       return new CaptureError('open-failed', iface, null, `cannot capture on ${iface}: ${msg}`);
   }

@@ -173,15 +173,10 @@ export class Detector implements TrackerEvents {
     const o = this.opts;
     const attempts = s.attempts[src];
     if (attempts < 2 || s.completed[src] > o.maxCompletionRatio * attempts) return;
-    let reason: FlagReason;
-    if (s.halfOpen[src] >= o.threshold || s.incompleteInWindow(src, o.windowUs) >= o.windowIncomplete) {
-      reason = classify(s.distinctPorts(src), attempts, o.scanPorts);
-    } else if (attempts >= o.crowdAttempts && s.completed[src] === 0 && s.syn[src] === attempts && this.flood.attackOn) {
-      reason = 'crowd';
-    } else {
-      return;
-    }
+    const single = s.halfOpen[src] >= o.threshold || s.incompleteInWindow(src, o.windowUs) >= o.windowIncomplete;
+    if (!single && !(attempts >= o.crowdAttempts && s.completed[src] === 0 && s.syn[src] === attempts && this.flood.attackOn)) return;
     const ports = s.distinctPorts(src);
+    const reason: FlagReason = single ? classify(ports, attempts, o.scanPorts) : 'crowd';
     s.flaggedUs[src] = tsUs;
     s.lastActivityUs[src] = tsUs;
     const base = src * s.table.keyWords;

@@ -211,9 +211,7 @@ export class BlockPolicy {
       for (const b of this.blocks.values()) if (b.expiresUs <= nowUs) due.push(b);
       if (due.length > 1) due.sort(byExpiryThenAddress);
       for (const b of due) this.remove(b, nowUs, 'ttl-expired', true);
-      let earliest = Infinity;
-      for (const b of this.blocks.values()) if (b.expiresUs < earliest) earliest = b.expiresUs;
-      this.earliestExpiryUs = earliest;
+      this.earliestExpiryUs = this.nextExpiryUs();
     }
     this.releaseDeferred(nowUs);
     for (const kind of ['block-cap', 'rate-cap'] as const) {

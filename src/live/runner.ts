@@ -185,7 +185,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   lag.enable();
 
   log.info({
-    iface: o.iface, linkType: capture.linkTypeName, filter: liveFilter(o.filter, { vlan: capture.linkType === LINKTYPE_ETHERNET }), snaplen: capture.snaplen,
+    iface: o.iface, linkType: capture.linkTypeName, filter: capture.filter, snaplen: capture.snaplen,
     bufferBytes: capture.bufferBytes, coalesceUs: o.coalesceUs,
     backend: o.config.dryRun ? 'dry-run' : o.backend.name, stateDir: ledger?.dir ?? null,
     threshold: o.pipeline.detector.threshold, blockTtl: o.config.blockTtl, routeType: o.config.routeType,
