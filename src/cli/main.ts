@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => { register(program: Command): void }> = {
   poll: () => require('./commands/poll'),
   blocks: () => require('./commands/blocks'),
   unblock: () => require('./commands/unblock'),
+  status: () => require('./commands/status'),
 };
 
 /** The subcommand named on the command line (skipping global options), if any. */

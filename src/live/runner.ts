@@ -44,6 +44,9 @@ import { FlagEvent } from '../detect/events';
 import { alertReport } from '../report/model';
 import { isoUs } from '../report/time';
 import { CaptureError } from '../capture/record';
+import { LiveEventCounters } from '../observe/live-counters';
+import { LiveObservers } from '../observe/live-observers';
+import { ListenAddress } from '../observe/metrics-server';
 
 const TICK_MS = 100;
 /** Only Ethernet frames carry VLAN tags; libpcap refuses `vlan` on other links. */
@@ -90,6 +93,8 @@ export interface LiveRunOptions {
   unblockOnExit: boolean;
   /** Re-reads the config file and re-merges the command line (SIGHUP); throws on bad config. */
   reloadConfig: () => EnforceConfig;
+  /** --metrics-listen: serve Prometheus metrics there (observe/metrics-server.ts). */
+  metricsListen?: ListenAddress;
 }
 
 /** The detector's sink, forwarding to the current session: SIGHUP swaps the session. */
@@ -101,15 +106,18 @@ class ReloadableSink implements DetectorSink {
   onTime(nowUs: number): void { this.session.onTime(nowUs); }
 }
 
-export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
+export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   const clock = new LiveClock();
+  const startedUs = clock.nowUs();
+  // Counted once per flag, decision and alert, read by the status socket and the metrics.
+  const events = new LiveEventCounters();
   const backend = new TimedBackend(o.backend, clock);
   // Opened after the capture: a mistyped interface or filter touches neither state nor routes.
   let ledger: Ledger | null = null;
 
   let pendingFlag: FlagEvent | null = null;
   const hooks: SessionHooks = {
-    onFlag(ev) { pendingFlag = ev; },
+    onFlag(ev) { pendingFlag = ev; events.countFlag(ev.reason); },
     onDecision(d: Decision) {
       const touchesRoute = d.action === 'block' || d.action === 'unblock';
       const routeUs = touchesRoute && backend.lastDoneUs > 0 ? backend.lastDoneUs : clock.nowUs();
@@ -117,6 +125,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
         action: d.action, ip: d.ip, reason: d.reason, synTime: isoUs(d.tsUs), routeTime: isoUs(routeUs),
         latencyUs: routeUs - d.tsUs,
       };
+      events.countDecision(d.action, routeUs - d.tsUs);
       if (d.expiresUs !== undefined) fields.expires = isoUs(d.expiresUs);
       if (d.detail !== undefined) fields.detail = d.detail;
       const f = pendingFlag;
@@ -127,6 +136,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
       else log.info(fields, 'decision');
     },
     onAlert(a: Alert, phase) {
+      events.countAlert(a, phase);
       log.warn({ ...alertReport(a), phase }, 'alert');
     },
   };
@@ -180,6 +190,19 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     throw e;
   }
   sink = new ReloadableSink(session);
+  let observers: LiveObservers;
+  try {
+    // During set-up, before any privilege drop: the status socket needs the state directory.
+    observers = await LiveObservers.start({ stateDir: o.config.stateDir, metricsListen: o.metricsListen }, {
+      pipeline, events, captureStats: () => capture.stats(), policy: () => sink.session.policy, nowUs: () => clock.nowUs(),
+      iface: o.iface, dryRun: o.config.dryRun, startedUs,
+    });
+  } catch (e) {
+    writer?.close();
+    ledger?.close();
+    capture.close();
+    throw e;
+  }
   const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   const lagMs = (ns: number) => Math.max(0, Math.round((ns / 1e6 - LAG_RESOLUTION_MS) * 1000) / 1000);
   lag.enable();
@@ -192,6 +215,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     maxActiveBlocks: o.config.maxActiveBlocks, maxNewBlocksPerSecond: o.config.maxNewBlocksPerSecond,
     activeBlocks: session.policy.activeCount, libpcap: libpcapVersion(),
     write: writer ? { path: o.write?.path, firstFile: writer.stats.currentPath, maxFileBytes: o.write?.maxFileBytes ?? null, keepFiles: o.write?.keepFiles ?? null } : null,
+    ...observers.describe(),
   }, 'capturing');
 
   const drops = new DropWarnings(log);
@@ -225,6 +249,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
       stopping = true;
       clearInterval(ticker);
       clearInterval(status);
+      observers.close();
       // What the kernel already holds is analyzed, not lost (bounded: a flood may go on meanwhile).
       for (let round = 0; round < STOP_DRAIN_ROUNDS && capture.drain() > 0; round++);
       capture.close();

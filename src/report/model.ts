@@ -190,7 +190,8 @@ function byIp(a: { ip: string }, b: { ip: string }): number {
   return a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0;
 }
 
-function sourceReports(p: Pipeline): SourceReport[] {
+/** Flagged sources (by flag time), then the top unflagged ones by incomplete attempts. */
+export function sourceReports(p: Pipeline): SourceReport[] {
   const s = p.tracker.sources;
   const flagged: SourceReport[] = p.detector.flagged.map((f) => {
     const slot = s.table.find(f.words, s.table.hashKey(f.words));

@@ -5,10 +5,10 @@
  * directory not writable. Bad options exit 2.
  */
 import * as fs from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { addDetectionOptions } from '../detection-options';
 import { addPolicyOptions } from '../policy-options';
-import { intInRange, positiveInt, positiveSeconds, usage, UsageError } from '../errors';
+import { intInRange, positiveInt, positiveSeconds, usage, usageAsync, UsageError } from '../errors';
 import { readHostFacts } from '../../enforce/allowlist';
 import { CliEnforceOptions, resolveConfig } from '../../enforce/config';
 import { backendChoice, openRouteBackend } from '../../enforce/netlink';
@@ -18,6 +18,7 @@ import { DEFAULT_BUFFER_BYTES, DEFAULT_COALESCE_US, DEFAULT_SNAPLEN, MAX_COALESC
 import { LiveRunOptions, runLive } from '../../live/runner';
 import { DetectionFlags, pipelineOptions } from '../../pipeline-options';
 import { createLogger } from '../log';
+import { ListenAddress, parseListenAddress } from '../../observe/metrics-server';
 
 type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & {
   interface: string;
@@ -31,6 +32,7 @@ type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & {
   statusInterval?: number;
   unblockOnExit?: boolean;
   backend: string;
+  metricsListen?: ListenAddress;
 };
 
 const CAP_NET_ADMIN = 12;
@@ -50,7 +52,8 @@ export function register(program: Command): void {
     .addOption(new Option('--write-files <n>', 'with --write-max-mib: keep only the newest N files').argParser(positiveInt('--write-files')))
     .addOption(new Option('--status-interval <s>', 'seconds between status lines (default 10)').argParser(positiveSeconds('--status-interval')))
     .option('--unblock-on-exit', 'remove all blocks when stopped (default: keep them, ledger-backed)')
-    .option('--backend <backend>', 'route backend: auto | netlink | iproute', 'auto');
+    .option('--backend <backend>', 'route backend: auto | netlink | iproute', 'auto')
+    .addOption(new Option('--metrics-listen <addr:port>', 'serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464; default: off)').argParser(listenAddress));
   addDetectionOptions(cmd);
   addPolicyOptions(cmd);
   cmd.action(async (flags: LiveFlags) => {
@@ -69,7 +72,7 @@ export function register(program: Command): void {
     checkPrivileges(config.dryRun);
     const backend = config.dryRun ? new RecordingBackend() : openRouteBackend({ prefer, warn: (m) => log.warn(m) });
     // runLive builds its EnforcementSession before it returns: a bad allowlist is a usage error.
-    const code = await usage(() => runLive({
+    const code = await usageAsync(() => runLive({
       iface: flags.interface,
       filter: flags.filter,
       snaplen: flags.snaplen ?? DEFAULT_SNAPLEN,
@@ -83,9 +86,18 @@ export function register(program: Command): void {
       statusIntervalMs: Math.round((flags.statusInterval ?? 10) * 1000),
       unblockOnExit: flags.unblockOnExit === true,
       reloadConfig: () => resolveConfig(cli),
+      metricsListen: flags.metricsListen,
     }, log));
     process.exitCode = code;
   });
+}
+
+function listenAddress(value: string): ListenAddress {
+  try {
+    return parseListenAddress(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }
 
 /** One clear line instead of a libpcap or netlink error deep inside. */
