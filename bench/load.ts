@@ -4,7 +4,7 @@
  *
  *   node dist/bench/load.js [--mode load|stall|write|soak] [--rates 10000,50000,100000,200000,max]
  *        [--seconds 5] [--trials 1] [--minutes 10] [--stall-seconds 2] [--sample-seconds 10]
- *        [--synwatch-args "--buffer-mib 64"] [--pacing tbf|quota] [--out FILE] [--strict]
+ *        [--synwatch-args "--buffer-mib 64"] [--pacing tbf|quota] [--scrape-ms 100] [--out FILE] [--strict]
  *
  * Lab (bench/pair-lab.ts): a sender and a server namespace joined by one veth pair. trafgen
  * (bench/trafgen.ts) writes SYNs from 198.51.100.1-254 (random last octet, source port and ISN)
@@ -38,6 +38,10 @@
  *   soak   --minutes at 100k SYN/s (trafgen -n = rate x duration, under `timeout`); synwatch's
  *          VmRSS and its status lines' kernelDrops sampled every --sample-seconds.
  * --rates overrides the mode's rate (stall, write and soak use the first one given).
+ * --scrape-ms N (any mode): synwatch also gets `--metrics-listen 127.0.0.1:9464`, and a scraper
+ * in the server namespace (a node process, keep-alive HTTP, one request in flight at most) GETs
+ * /metrics every N ms from synwatch's start to its stop; the report adds a table of its scrapes
+ * (answered, failed, skipped because the previous one was still in flight, latency).
  *
  * Writes a Markdown report to --out (default bench/load-results.md for load,
  * bench/load-MODE-results.md for the others) and prints it. With --strict, exits 1 when the
@@ -74,11 +78,13 @@ interface Args {
   pacing: Pacing;
   out: string;
   strict: boolean;
+  /** 0: no scraper. */
+  scrapeMs: number;
 }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
-    mode: 'load', rates: [], seconds: 5, trials: 1, minutes: 10, stallSeconds: 2, sampleSeconds: 10, synwatchArgs: [], pacing: 'tbf', out: '', strict: false,
+    mode: 'load', rates: [], seconds: 5, trials: 1, minutes: 10, stallSeconds: 2, sampleSeconds: 10, synwatchArgs: [], pacing: 'tbf', out: '', strict: false, scrapeMs: 0,
   };
   const positive = (k: string, x: string) => {
     const n = Number(x);
@@ -103,6 +109,7 @@ function parseArgs(argv: string[]): Args {
       a.pacing = p;
     } else if (k === '--out') a.out = path.resolve(v());
     else if (k === '--strict') a.strict = true;
+    else if (k === '--scrape-ms') a.scrapeMs = positive(k, v());
     else return false;
     return true;
   });
@@ -200,9 +207,49 @@ interface Row {
   stall?: { atS: number; forS: number; stoppedAtS?: number; resumedAtS?: number };
   written?: WrittenFile[];
   samples?: Sample[];
+  scrape?: ScrapeSummary;
   notes: string[];
   error?: string;
 }
+
+/** The scraper's summary (SCRAPER below), printed as one JSON line when it is stopped. */
+interface ScrapeSummary {
+  ok: number;
+  failed: number;
+  skipped: number;
+  medianMs: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+  bytes: number | null;
+}
+
+const SCRAPE_LISTEN = '127.0.0.1:9464';
+/**
+ * GET http://ADDR/metrics every N ms (argv), one request in flight at most (a tick that finds one
+ * still running is counted as skipped), keep-alive like Prometheus; on SIGINT prints a summary.
+ */
+const SCRAPER = `
+const http = require('http');
+const [url, everyMs] = [process.argv[1], Number(process.argv[2])];
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const ms = []; let failed = 0, skipped = 0, busy = false, bytes = null;
+setInterval(() => {
+  if (busy) { skipped++; return; }
+  busy = true;
+  const t0 = process.hrtime.bigint();
+  http.get(url, { agent, timeout: 5000 }, (res) => {
+    let n = 0;
+    res.on('data', (b) => { n += b.length; });
+    res.on('end', () => { busy = false; if (res.statusCode === 200) { ms.push(Number(process.hrtime.bigint() - t0) / 1e6); bytes = n; } else failed++; });
+  }).on('error', () => { busy = false; failed++; });
+}, everyMs);
+process.on('SIGINT', () => {
+  ms.sort((a, b) => a - b);
+  const q = (p) => (ms.length ? ms[Math.min(ms.length - 1, Math.floor(p * ms.length))] : null);
+  process.stdout.write(JSON.stringify({ ok: ms.length, failed, skipped, medianMs: q(0.5), p99Ms: q(0.99), maxMs: ms.length ? ms[ms.length - 1] : null, bytes }) + '\\n');
+  process.exit(0);
+});
+`;
 
 interface TrialSpec {
   rate: number;
@@ -271,6 +318,8 @@ async function runTrial(lab: PairLab, a: Args, spec: TrialSpec, log: (s: string)
     fs.mkdirSync(spec.writeDir, { recursive: true });
     extra.push('--write', path.join(spec.writeDir, 'cap.pcap'));
   }
+  if (a.scrapeMs > 0) extra.push('--metrics-listen', SCRAPE_LISTEN);
+  let scraper: LabProcess | undefined;
   let td: LabProcess | undefined;
   let sw: LabProcess | undefined;
   let flood: LabProcess | undefined;
@@ -281,6 +330,7 @@ async function runTrial(lab: PairLab, a: Args, spec: TrialSpec, log: (s: string)
     sw = lab.spawn('server', process.execPath, [SYNWATCH_MAIN, '--log-level', 'info', 'live', '-i', lab.iface, '--dry-run',
       '--threshold', String(THRESHOLD), '--status-interval', '1', '--state-dir', stateDir, ...extra], { label: 'synwatch live' });
     await sw.waitForJson((o) => o.msg === 'capturing', 20_000, '"capturing"');
+    if (a.scrapeMs > 0) scraper = lab.spawn('server', process.execPath, ['-e', SCRAPER, `http://${SCRAPE_LISTEN}/metrics`, String(a.scrapeMs)], { label: 'scraper' });
     const paced = a.pacing === 'tbf' && Number.isFinite(spec.rate);
     if (paced) {
       const [tc, ...tcArgs] = tbfCommand(lab.iface, spec.rate);
@@ -360,6 +410,12 @@ async function runTrial(lab: PairLab, a: Args, spec: TrialSpec, log: (s: string)
     const c1 = [cpuSeconds(swp.pid), cpuSeconds(tdp.pid)];
     row.rxDelta = (await lab.counter('server', 'rx_packets')) - rx0;
     const busy = [c1[0] - c0[0] - idle[0] * wall, c1[1] - c0[1] - idle[1] * wall];
+    if (scraper) {
+      await stopWithSigint(scraper, 5_000);
+      const line = scraper.stdout.trim().split('\n').at(-1);
+      if (line) row.scrape = JSON.parse(line) as ScrapeSummary;
+      else row.notes.push(`the scraper printed no summary (exit ${scraper.exitCode ?? scraper.exitSignal})`);
+    }
     await stopWithSigint(swp, 15_000);
     await stopWithSigint(tdp, 5_000);
     const stopped = swp.json.find((o) => o.msg === 'stopped');
@@ -395,7 +451,7 @@ async function runTrial(lab: PairLab, a: Args, spec: TrialSpec, log: (s: string)
   } finally {
     for (const t of timers) clearTimeout(t);
     await lab.exec('sender', 'tc', ['qdisc', 'del', 'dev', lab.iface, 'root'], { allowFail: true }); // back to noqueue
-    for (const p of [flood, sw, td]) {
+    for (const p of [flood, scraper, sw, td]) {
       if (p) {
         p.signal('SIGCONT');
         await p.stop(3000);
@@ -514,6 +570,15 @@ function report(a: Args, rows: Row[], command: string, load: [number[], number[]
       for (const x of s) L.push(`| ${x.tS.toFixed(0)} | ${x.rssKb === null ? 'n/a' : (x.rssKb / 1024).toFixed(1)} | ${int(x.synOnly)} | ${int(x.kernelDrops)} |`);
       L.push('');
     }
+  }
+  if (a.scrapeMs > 0) {
+    L.push(`## Scrapes: GET /metrics every ${a.scrapeMs} ms (synwatch with --metrics-listen ${SCRAPE_LISTEN})`, '');
+    L.push('| target SYN/s | trial | answered | failed | skipped (previous in flight) | median (ms) | p99 (ms) | max (ms) | bytes per scrape | kernelDrops |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of rows) {
+      const x = r.scrape;
+      L.push(`| ${rateName(r.rate)} | ${r.trial} | ${int(x?.ok)} | ${int(x?.failed)} | ${int(x?.skipped)} | ${f2(x?.medianMs)} | ${f2(x?.p99Ms)} | ${f2(x?.maxMs)} | ${int(x?.bytes)} | ${int(r.sw.counters.kernelDrops)} |`);
+    }
+    L.push('');
   }
   const notes = rows.flatMap((r) => r.notes.map((n) => `${rateName(r.rate)} #${r.trial}: ${n}`));
   const dropsNote = rows.find((r) => r.sw.dropsNote)?.sw.dropsNote;
