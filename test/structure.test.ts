@@ -96,7 +96,7 @@ function none(bad: Import[], what: string): void {
 }
 
 test('the scan sees every stage and resolves every relative import inside src/', () => {
-  for (const stage of [...STAGES, 'cli', 'live', 'replay', 'poll']) {
+  for (const stage of [...STAGES, 'cli', 'live', 'replay', 'poll', 'observe']) {
     assert.ok(files.some((f) => folderOf(rel(f)) === stage), `no sources found in src/${stage}`);
   }
   assert.ok(imports.some((i) => i.to === 'src/cli/errors.ts'), 'the scan found no import of src/cli/errors.ts: it is reading the wrong tree');
