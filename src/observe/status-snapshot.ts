@@ -50,6 +50,8 @@ export function statusSnapshot(v: LiveView): StatusSnapshot {
   const t = v.pipeline.tracker.totals;
   const policy = v.policy();
   const alerts = v.events.openAlerts().map(alertReport);
+  // Flagged sources carry their counts at flag time until refreshed (the report does it at the end).
+  v.pipeline.detector.refreshAll();
   const sources = sourceReports(v.pipeline)
     .map((s, i) => ({ s, i }))
     .sort((a, b) => b.s.incomplete - a.s.incomplete || a.i - b.i)
