@@ -3,7 +3,8 @@
  * reject-route enforcer within milliseconds of the SYN that crosses the threshold.
  *
  * Contract (what operators and the end-to-end tests rely on), all on stderr as pino JSON lines:
- *   {"msg":"capturing", iface, linkType, filter, bufferBytes, backend, stateDir, ...} once ready;
+ *   {"msg":"capturing", iface, linkType, filter, bufferBytes, backend, stateDir, statusSocket,
+ *     metricsListen (null without --metrics-listen), ...} once ready;
  *   {"msg":"decision", action, ip, reason, synTime, routeTime, latencyUs, expires?, detail?,
  *     halfOpen?, attempts?, completed?, incomplete?} per decision (synTime: the event time of
  *     the triggering SYN; routeTime: when the backend confirmed the route; both event clock);

@@ -51,7 +51,8 @@ function assertOneLineError(r: ExecResult, code: number, line: RegExp): void {
 
 /** live in the server namespace, stopped with SIGINT after `traffic`; fails on a non-zero exit. */
 async function liveAround(args: string[], traffic: (p: LabProcess) => Promise<void>): Promise<LabProcess> {
-  const p = await lab.synwatch(['live', '-i', lab.serverIface, ...args], { timeoutMs: 20_000, label: 'synwatch live' });
+  // A state directory of its own: live's status socket lives there, never in /var/lib/synwatch.
+  const p = await lab.synwatch(['live', '-i', lab.serverIface, '--state-dir', path.join(lab.dir, 'state'), ...args], { timeoutMs: 20_000, label: 'synwatch live' });
   try {
     await traffic(p);
   } finally {
