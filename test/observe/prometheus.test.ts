@@ -99,6 +99,10 @@ describe('metrics: a real Prometheus scrapes synwatch live during a flood', { sk
     assert.equal(await promql(lab, 'synwatch_capture_dropped_packets_total{where="kernel"}'), 0);
     assert.ok((await promql(lab, 'synwatch_packets_total'))! >= SYNS, 'packets_total counts at least the SYNs');
     assert.equal(await promql(lab, 'synwatch_handshakes_total{outcome="completed"}'), 0, 'the attacker completes none');
+    // The flood alarm was up while Prometheus scraped, and one syn-flood alert started.
+    assert.equal(await promql(lab, 'max_over_time(synwatch_attack_active{kind="syn-flood"}[1m])'), 1, 'attack_active seen at 1 during the flood');
+    assert.equal(await promql(lab, 'synwatch_alerts_total{kind="syn-flood"}'), 1);
+    assert.equal(await promql(lab, 'synwatch_alerts_total{kind="spoofed-flood"}'), 0);
     assert.equal(await promql(lab, 'min_over_time(up{job="synwatch"}[1m])'), 1, 'every scrape since the start succeeded, the flood\'s included');
     const spanS = Math.ceil((Date.now() - t0) / 1000);
     const scrapes = (await promql(lab, `count_over_time(up{job="synwatch"}[${spanS}s])`))!;
