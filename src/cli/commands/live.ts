@@ -2,7 +2,9 @@
  * `synwatch live -i IFACE`: capture, detect and block in real time (src/live/runner.ts has the
  * log-line contract). Start-up failures are one line on stderr and exit 1: not root or missing
  * CAP_NET_RAW / CAP_NET_ADMIN, unknown interface, libpcap missing, invalid BPF filter, state
- * directory not writable. Bad options exit 2.
+ * directory not writable, a --user that does not exist or cannot be dropped to. Bad options exit 2.
+ * Privileges: the route backend (its rtnetlink socket) is opened here, the rest of set-up in
+ * runLive, which then drops to the --user (src/live/privilege.ts) before the first packet.
  */
 import * as fs from 'node:fs';
 import { Command, Option } from 'commander';
@@ -18,6 +20,7 @@ import { DEFAULT_BUFFER_BYTES, DEFAULT_COALESCE_US, DEFAULT_SNAPLEN, MAX_COALESC
 import { LiveRunOptions, runLive } from '../../live/runner';
 import { DetectionFlags, pipelineOptions } from '../../pipeline-options';
 import { createLogger } from '../log';
+import { DEFAULT_RUN_USER, loadPrivilegeAddon, PrivilegeDrop, PrivilegeError, resolveRunUser } from '../../live/privilege';
 
 type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & {
   interface: string;
@@ -50,7 +53,8 @@ export function register(program: Command): void {
     .addOption(new Option('--write-files <n>', 'with --write-max-mib: keep only the newest N files').argParser(positiveInt('--write-files')))
     .addOption(new Option('--status-interval <s>', 'seconds between status lines (default 10)').argParser(positiveSeconds('--status-interval')))
     .option('--unblock-on-exit', 'remove all blocks when stopped (default: keep them, ledger-backed)')
-    .option('--backend <backend>', 'route backend: auto | netlink | iproute', 'auto');
+    .option('--backend <backend>', 'route backend: auto | netlink | iproute', 'auto')
+    .option('--user <name>', `user to run as once the capture, routes socket and state are open (default: ${DEFAULT_RUN_USER} when it exists, else root with a warning; root: no drop)`);
   addDetectionOptions(cmd);
   addPolicyOptions(cmd);
   cmd.action(async (flags: LiveFlags) => {
@@ -67,7 +71,16 @@ export function register(program: Command): void {
       }
     });
     checkPrivileges(config.dryRun);
-    const backend = config.dryRun ? new RecordingBackend() : openRouteBackend({ prefer, warn: (m) => log.warn(m) });
+    const loaded = loadPrivilegeAddon();
+    const runUser = resolveRunUser(config.user, loaded);
+    if (runUser.warning) log.warn(runUser.warning);
+    const privilege = new PrivilegeDrop(runUser.name, loaded.addon, !config.dryRun);
+    const opened = config.dryRun ? new RecordingBackend() : openRouteBackend({ prefer, warn: (m) => log.warn(m) });
+    if (privilege.enabled && opened.name === 'iproute') {
+      // `ip route` would run as the dropped user, without the capability: every block would fail.
+      throw new PrivilegeError(`--user ${runUser.name}: the ip route backend cannot change routes after the drop; use the netlink addon (npm run build:native, --backend netlink) or --user root`);
+    }
+    const backend = config.dryRun ? opened : privilege.guardBackend(opened);
     // runLive builds its EnforcementSession before it returns: a bad allowlist is a usage error.
     const code = await usage(() => runLive({
       iface: flags.interface,
@@ -83,6 +96,7 @@ export function register(program: Command): void {
       statusIntervalMs: Math.round((flags.statusInterval ?? 10) * 1000),
       unblockOnExit: flags.unblockOnExit === true,
       reloadConfig: () => resolveConfig(cli),
+      privilege,
     }, log));
     process.exitCode = code;
   });
