@@ -99,7 +99,10 @@ export class PrivilegeDrop {
   private keep = false;
   report: DropReport | null = null;
 
-  constructor(readonly user: string, private readonly addon: PrivilegeAddon | null, private readonly keepNetAdmin: boolean) {}
+  /** `notice` (resolveRunUser's warning when the default fell back to root) goes to `warn` at the
+   *  drop, not before: a start that fails in set-up still prints its one error line only. */
+  constructor(readonly user: string, private readonly addon: PrivilegeAddon | null, private readonly keepNetAdmin: boolean,
+    private readonly notice?: { warning?: string; warn: (message: string) => void }) {}
 
   /** Whether there is anything to drop ("root" keeps today's behaviour). */
   get enabled(): boolean {
@@ -107,7 +110,10 @@ export class PrivilegeDrop {
   }
 
   drop(): DropReport | null {
-    if (!this.enabled) return null;
+    if (!this.enabled) {
+      if (this.notice?.warning) this.notice.warn(this.notice.warning);
+      return null;
+    }
     if (!this.addon) throw new PrivilegeError(`dropping privileges to user ${this.user}: the route addon is not loaded`);
     let ids: { uid: number; gid: number; bounding: boolean };
     try {

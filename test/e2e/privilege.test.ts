@@ -17,7 +17,8 @@ import * as path from 'node:path';
 import { Lab, LabProcess, labUnavailableReason, pollUntil } from './lab';
 import { decisions, decisionSummary, liveUnavailableReason, synwatchRoutes, waitForNoRoute, waitForRoute } from './synwatch';
 import { netnsUnavailable, TestNetns } from '../enforce/netns';
-import { parseStatus } from '../../src/live/privilege';
+import { DEFAULT_RUN_USER, parseStatus } from '../../src/live/privilege';
+import { spawnSync } from 'node:child_process';
 
 const skip = labUnavailableReason() ?? liveUnavailableReason() ?? false;
 const ROUTE_ADDON = path.resolve(__dirname, '../../../native/build/Release/synwatch_route.node');
@@ -194,6 +195,26 @@ describe('live refuses what it could not do after the drop, in one line', { skip
   });
   after(async () => {
     await lab?.destroy();
+  });
+
+  it('without --user: the synwatch user when it exists, else root with a warning line once set up', async () => {
+    const hasDefault = spawnSync('getent', ['passwd', DEFAULT_RUN_USER]).status === 0;
+    const live = await lab.synwatch(['live', '-i', lab.serverIface, '--state-dir', path.join(lab.dir, 's0'), '--dry-run'],
+      { timeoutMs: 20_000, label: 'synwatch live (default user)' });
+    try {
+      const uid = parseStatus(live.pid, fs.readFileSync(`/proc/${live.pid}/status`, 'utf8')).uid[0];
+      const warning = live.json.find((o) => o.level === 40 && /running as root after set-up/.test(String(o.msg)));
+      if (hasDefault) {
+        assert.notEqual(uid, 0);
+        assert.equal(warning, undefined);
+      } else {
+        assert.equal(uid, 0, 'no drop without the default user');
+        assert.ok(warning, `a warning says so: ${live.stderr.slice(0, 1000)}`);
+        assert.match(String(warning.msg), /user synwatch does not exist/);
+      }
+    } finally {
+      await live.stop();
+    }
   });
 
   it('a --user that does not exist', async () => {

@@ -73,8 +73,7 @@ export function register(program: Command): void {
     checkPrivileges(config.dryRun);
     const loaded = loadPrivilegeAddon();
     const runUser = resolveRunUser(config.user, loaded);
-    if (runUser.warning) log.warn(runUser.warning);
-    const privilege = new PrivilegeDrop(runUser.name, loaded.addon, !config.dryRun);
+    const privilege = new PrivilegeDrop(runUser.name, loaded.addon, !config.dryRun, { warning: runUser.warning, warn: (m) => log.warn(m) });
     const opened = config.dryRun ? new RecordingBackend() : openRouteBackend({ prefer, warn: (m) => log.warn(m) });
     if (privilege.enabled && opened.name === 'iproute') {
       // `ip route` would run as the dropped user, without the capability: every block would fail.
