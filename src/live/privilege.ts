@@ -6,7 +6,8 @@
  * Contract:
  * - resolveRunUser(requested): --user / the config's "user" when given; else "synwatch" when that
  *   user exists; else root, with a warning (the drop is never skipped silently). "root" means no
- *   drop: today's behaviour.
+ *   drop: today's behaviour (and the only choice, with a warning by default, when synwatch was not
+ *   started as uid 0).
  * - PrivilegeDrop.drop(): once, after set-up. Calls the addon, then reads
  *   /proc/self/task/<tid>/status of every thread and throws PrivilegeError unless each shows the
  *   new uid and gid in all four fields, the user's group only, and empty CapInh/CapEff/CapAmb;
@@ -65,9 +66,16 @@ export interface RunUser {
 }
 
 /** --user / config "user", else the default; throws PrivilegeError for a user that does not exist. */
-export function resolveRunUser(requested: string | undefined, loaded = loadPrivilegeAddon()): RunUser {
+export function resolveRunUser(requested: string | undefined, loaded = loadPrivilegeAddon(), uid = process.getuid?.() ?? 0): RunUser {
   if (requested === 'root') return { name: 'root' };
   const { addon, why } = loaded;
+  // Only a drop from uid 0 clears every thread's capabilities (privilege.c): a process started
+  // as another user with capabilities (setcap, ambient) cannot go half way.
+  if (uid !== 0) {
+    const started = `synwatch runs as uid ${uid}, and drops to a user only when started as root (uid 0)`;
+    if (requested !== undefined) throw new PrivilegeError(`--user ${requested}: ${started}; start it as root (contrib/systemd/synwatch.service) or pass --user root to stay as you are`);
+    return { name: 'root', warning: `no privilege drop: ${started}` };
+  }
   if (requested !== undefined) {
     if (!addon) throw new PrivilegeError(`--user ${requested}: ${why}; or run with --user root`);
     const ids = addon.lookupUser(requested);

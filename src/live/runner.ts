@@ -214,7 +214,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   log.info({
     iface: o.iface, linkType: capture.linkTypeName, filter: capture.filter, snaplen: capture.snaplen,
     bufferBytes: capture.bufferBytes, coalesceUs: o.coalesceUs,
-    backend: o.config.dryRun ? 'dry-run' : o.backend.name, stateDir: ledger?.dir ?? null, user: dropped?.user ?? 'root',
+    backend: o.config.dryRun ? 'dry-run' : o.backend.name, stateDir: ledger?.dir ?? null, uid: process.getuid?.() ?? null,
     threshold: o.pipeline.detector.threshold, blockTtl: o.config.blockTtl, routeType: o.config.routeType,
     maxActiveBlocks: o.config.maxActiveBlocks, maxNewBlocksPerSecond: o.config.maxNewBlocksPerSecond,
     activeBlocks: session.policy.activeCount, libpcap: libpcapVersion(),

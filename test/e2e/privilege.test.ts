@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Lab, LabProcess, labUnavailableReason, pollUntil } from './lab';
+import { Lab, LabProcess, labUnavailableReason, pollUntil, SYNWATCH_MAIN } from './lab';
 import { decisions, decisionSummary, liveUnavailableReason, synwatchRoutes, waitForNoRoute, waitForRoute } from './synwatch';
 import { netnsUnavailable, TestNetns } from '../enforce/netns';
 import { DEFAULT_RUN_USER, parseStatus } from '../../src/live/privilege';
@@ -216,6 +216,16 @@ describe('live refuses what it could not do after the drop, in one line', { skip
       await live.stop();
     }
   });
+
+  it('a --user when not started as root (a user with ambient capabilities cannot drop them in every thread)',
+    { skip: spawnSync('setpriv', ['--version']).status === 0 ? false : 'setpriv not installed' }, async () => {
+      const caps = '+net_raw,+net_admin';
+      const r = await lab.exec('server', 'setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', `--inh-caps=${caps}`, `--ambient-caps=${caps}`,
+        process.execPath, SYNWATCH_MAIN, 'live', '-i', lab.serverIface, '--state-dir', path.join(lab.dir, 's4'), '--user', USER], { allowFail: true });
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /--user nobody: synwatch runs as uid 65534, and drops to a user only when started as root/);
+    });
 
   it('a --user that does not exist', async () => {
     const r = await lab.synwatchOnce(['live', '-i', lab.serverIface, '--state-dir', path.join(lab.dir, 's1'), '--user', 'sw-no-such-user']);
