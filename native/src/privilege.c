@@ -10,8 +10,9 @@
  * the message. A route change through the socket opened as root fails with EPERM once the
  * sender has no CAP_NET_ADMIN. So when synwatch enforces, the drop keeps CAP_NET_ADMIN in the
  * main thread's *permitted* set only: effective is empty at rest, and setEffective(true/false)
- * raises it around each route change (a capget+capset to raise, one to lower: 5-7 µs the pair, measured at load average 4.7
- * on 2 vCPUs, beside 12-14 µs for a route add+del; per block, never per packet).
+ * raises it around each route change (a capget+capset to raise, one to lower: 5-7 µs the
+ * pair at load average 4.7 on 2 vCPUs, beside 12-14 µs for a route add+del; per block, never
+ * per packet).
  *
  * Contract (the TypeScript face is src/live/privilege.ts):
  *   lookupUser(name: string): { uid, gid } | null
