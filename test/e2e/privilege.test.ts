@@ -217,6 +217,19 @@ describe('live refuses what it could not do after the drop, in one line', { skip
     }
   });
 
+  it('--dry-run --user keeps no capability at all, in any thread (no route will be changed)', async () => {
+    const live = await lab.synwatch(['live', '-i', lab.serverIface, '--state-dir', path.join(lab.dir, 's5'), '--dry-run', '--user', USER],
+      { timeoutMs: 20_000, label: 'synwatch live --dry-run' });
+    try {
+      for (const t of threadsOf(live.pid)) {
+        assert.deepEqual(t.uid, [65534, 65534, 65534, 65534], `thread ${t.tid} uid`);
+        assert.deepEqual([t.capInh, t.capPrm, t.capEff, t.capAmb], [0n, 0n, 0n, 0n], `thread ${t.tid} capabilities`);
+      }
+    } finally {
+      await live.stop();
+    }
+  });
+
   it('a --user when not started as root (a user with ambient capabilities cannot drop them in every thread)',
     { skip: spawnSync('setpriv', ['--version']).status === 0 ? false : 'setpriv not installed' }, async () => {
       const caps = '+net_raw,+net_admin';
