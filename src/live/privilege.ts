@@ -123,6 +123,11 @@ export class PrivilegeDrop {
       return null;
     }
     if (!this.addon) throw new PrivilegeError(`dropping privileges to user ${this.user}: the route addon is not loaded`);
+    // libuv starts its thread pool at the first piece of pool work, each thread a copy of the
+    // creating (main) thread: started later it would carry the main thread's permitted
+    // CAP_NET_ADMIN. Submitting one job now creates all of its threads at once (uv_queue_work
+    // waits for them to start), so the drop's broadcast takes them to no capability with the rest.
+    fs.access('/', () => {});
     let ids: { uid: number; gid: number; bounding: boolean };
     try {
       ids = this.addon.dropTo(this.user, this.keepNetAdmin);

@@ -114,6 +114,8 @@ for (const backend of BACKENDS) {
       assert.equal(main.capEff, 0n, 'CapEff: 0000000000000000');
       const threads = threadsOf(live.pid);
       assert.ok(threads.length > 1, `node runs several threads (${threads.length})`);
+      // The libuv pool is started before the drop: no thread is born later, as a copy of the main one.
+      assert.equal(threads.length, line.threads, 'the threads now are the threads checked at the drop');
       for (const t of threads) {
         assert.deepEqual(t.uid, [65534, 65534, 65534, 65534], `thread ${t.tid} uid`);
         assert.deepEqual(t.gid, [65534, 65534, 65534, 65534], `thread ${t.tid} gid`);
