@@ -1,6 +1,7 @@
 # Two addons, plain C against node_api.h (no npm dependency, builds offline against the installed
 # Node headers):
-#   synwatch_route    rtnetlink host routes (src/route.c); always built.
+#   synwatch_route    rtnetlink host routes (src/route.c) and the privilege drop
+#                     (src/privilege.c, libc only); always built.
 #   synwatch_capture  live capture, sending and the interface list over the system libpcap
 #                     (src/capture.c); built only where libpcap's development files are
 #                     installed (have-pcap.sh), so the route addon never depends on them.
@@ -11,7 +12,7 @@
   "targets": [
     {
       "target_name": "synwatch_route",
-      "sources": ["src/route.c"],
+      "sources": ["src/route.c", "src/privilege.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "cflags_c": ["-std=gnu11"]

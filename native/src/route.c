@@ -13,6 +13,14 @@
  *       RTM_GETROUTE dump of both families, keeping only host routes in table main whose
  *       rtm_protocol is SYNWATCH_RTPROT and whose type is unreachable/prohibit/blackhole.
  *   protocol: number (SYNWATCH_RTPROT), types: { unreachable, prohibit, blackhole } (RTN_*).
+ *   open(): undefined
+ *       Opens the module's one rtnetlink socket now (add/del/list open it on first use otherwise).
+ *       `synwatch live` calls it during set-up, before the privilege drop (privilege.c): the kernel
+ *       checks CAP_NET_ADMIN for a route change against the credentials of the socket's opener
+ *       (rtnetlink_rcv_msg -> netlink_net_capable -> file_ns_capable on the socket's file), so the
+ *       socket opened as root keeps working after the drop, where a new one would get EPERM.
+ *       The socket is therefore kept for the life of the module: a timed-out or garbled reply is
+ *       resynchronised by sequence number (stale replies are skipped), never by reopening.
  * Any other failure throws an Error with `code` = errno name (EPERM, EINVAL, ...), `errno` =
  * the positive errno value, `syscall` = "rtnetlink", and the kernel's extended-ack text in the
  * message when the kernel gave one.
@@ -30,6 +38,8 @@
  */
 #define _GNU_SOURCE
 #include <node_api.h>
+
+#include "privilege.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -313,9 +323,18 @@ static napi_value modify(napi_env env, napi_callback_info info, int add) {
   int err = ctx_open(ctx);
   if (!err) err = send_request(ctx, &req.n);
   if (!err) err = await_ack(ctx, extack, sizeof extack);
-  if (err == ETIMEDOUT || err == EBADF || err == EMSGSIZE || err == EPROTO) ctx_close(ctx); /* resync */
+  /* No reopen to resync (see open() above): the next call's sequence number skips stale replies. */
   if (err == 0 || (add && err == EEXIST) || (!add && (err == ESRCH || err == ENOENT))) return NULL;
   throw_errno(env, err, what, extack);
+  return NULL;
+}
+
+static napi_value route_open(napi_env env, napi_callback_info info) {
+  (void)info;
+  route_ctx *ctx;
+  napi_get_instance_data(env, (void **)&ctx);
+  int err = ctx_open(ctx);
+  if (err) throw_errno(env, err, "route socket open", NULL);
   return NULL;
 }
 
@@ -406,7 +425,6 @@ static napi_value route_list(napi_env env, napi_callback_info info) {
     else break;
   }
   if (err == 0) err = EAGAIN;
-  if (err == ETIMEDOUT || err == EMSGSIZE || err == EPROTO) ctx_close(ctx);
   throw_errno(env, err, "route list", NULL);
   return NULL;
 }
@@ -437,8 +455,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"add", NULL, route_add, NULL, NULL, NULL, napi_enumerable, NULL},
       {"del", NULL, route_del, NULL, NULL, NULL, napi_enumerable, NULL},
       {"list", NULL, route_list, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"open", NULL, route_open, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
+  privilege_register(env, exports);
   napi_value v, types;
   napi_create_int32(env, SYNWATCH_RTPROT, &v);
   napi_set_named_property(env, exports, "protocol", v);

@@ -12,7 +12,8 @@
  *     "threshold":             10,             // integer >= 1: half-open attempts from one source that flag it
  *     "interval":              1,              // seconds between polls (poll only, > 0)
  *     "stateDir":              "/var/lib/synwatch",
- *     "dryRun":                false
+ *     "dryRun":                false,
+ *     "user":                  "synwatch"      // live only: the user after set-up; "root": no drop
  *   }
  * Precedence: command line > config file > defaults. `allow` lists are concatenated (file first),
  * each entry keeping its origin ("config" or "--allow") for skip decisions.
@@ -59,6 +60,7 @@ export interface FileConfig {
   interval?: number;
   stateDir?: string;
   dryRun?: boolean;
+  user?: string;
 }
 
 export interface EnforceConfig {
@@ -72,6 +74,8 @@ export interface EnforceConfig {
   interval?: number;
   stateDir: string;
   dryRun: boolean;
+  /** live: the user to become after set-up (src/live/privilege.ts); undefined: the default there. */
+  user?: string;
 }
 
 /** Options as commander hands them over (strings for values, booleans for switches). */
@@ -86,6 +90,7 @@ export interface CliEnforceOptions {
   interval?: string | number;
   stateDir?: string;
   dryRun?: boolean;
+  user?: string;
 }
 
 export class ConfigError extends Error {
@@ -111,6 +116,7 @@ const CHECKS: Readonly<Record<keyof FileConfig, Check>> = {
   interval: positiveNumber,
   stateDir: (v) => (typeof v === 'string' && v.length > 0 ? null : 'a non-empty path string'),
   dryRun: (v) => (typeof v === 'boolean' ? null : 'true or false'),
+  user: (v) => (typeof v === 'string' && v.length > 0 && v.length < 256 ? null : 'a user name'),
 };
 
 /** Validate a parsed config object; `source` names it in messages (e.g. the file path). */
@@ -181,6 +187,8 @@ export function mergeConfig(file: FileConfig, cli: CliEnforceOptions): EnforceCo
     }
   }
   if (cli.stateDir !== undefined && cli.stateDir === '') throw new ConfigError('--state-dir must not be empty', 'stateDir', '');
+  const user = cli.user ?? file.user;
+  if (cli.user !== undefined && CHECKS.user(cli.user)) throw new ConfigError(`--user must be a user name, got ${JSON.stringify(cli.user)}`, 'user', cli.user);
   return {
     allow,
     blockTtl: cliNumber('--block-ttl', 'blockTtl', cli.blockTtl) ?? file.blockTtl ?? DEFAULT_CONFIG.blockTtl,
@@ -193,6 +201,8 @@ export function mergeConfig(file: FileConfig, cli: CliEnforceOptions): EnforceCo
     interval: cliNumber('--interval', 'interval', cli.interval) ?? file.interval,
     stateDir: cli.stateDir ?? file.stateDir ?? DEFAULT_CONFIG.stateDir,
     dryRun: cli.dryRun === true || (cli.dryRun === undefined && (file.dryRun ?? DEFAULT_CONFIG.dryRun)),
+    // Only when set: configs of commands that never drop privileges stay as they were.
+    ...(user !== undefined ? { user } : {}),
   };
 }
 

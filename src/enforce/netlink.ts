@@ -6,7 +6,8 @@
  * SYNWATCH_RTM_PROTOCOL, EEXIST on add and ESRCH/ENOENT on delete are success, anything else
  * throws RouteError with the errno name as `code`. openRouteBackend() prefers the addon and falls
  * back to `ip route` (iproute.ts) with one warning line when the addon cannot be loaded (not
- * built, wrong Node ABI, marker mismatch).
+ * built, wrong Node ABI, marker mismatch). Loading opens the addon's rtnetlink socket at once, so
+ * `live` holds it from set-up on (the socket is kept for the life of the process).
  */
 import type { HostRoute, RouteBackend, RouteType } from './contract';
 import { canonicalIp } from '../decode/address';
@@ -19,6 +20,8 @@ export interface NativeRouteAddon {
   add(family: 4 | 6, ip: string, rtnType: number): void;
   del(family: 4 | 6, ip: string, rtnType: number): void;
   list(): Array<{ family: 4 | 6; ip: string; type: number }>;
+  /** Opens the one rtnetlink socket now instead of at the first call (route.c). */
+  open(): void;
   readonly protocol: number;
   readonly types: Readonly<Record<RouteType, number>>;
 }
@@ -82,6 +85,14 @@ export function loadNetlinkBackend(addonPath = DEFAULT_ADDON_PATH): NetlinkBacke
     throw new RouteError(
       `${addonPath} marks routes with protocol ${addon.protocol}, expected ${SYNWATCH_RTM_PROTOCOL}: rebuild it`,
       'EADDON', 0, 'load');
+  }
+  if (typeof addon.open !== 'function') {
+    throw new RouteError(`${addonPath} cannot open its socket ahead of use: rebuild it (npm run build:native)`, 'EADDON', 0, 'load');
+  }
+  try {
+    addon.open();
+  } catch (e) {
+    throw RouteError.from(e, 'load');
   }
   return new NetlinkBackend(addon);
 }

@@ -16,11 +16,22 @@
  *   {"msg":"capture drops", ...} (warn) at most every DROP_WARN_INTERVAL_MS while the kernel or
  *     the interface drops packets: how many since the last such line, and the totals;
  *   {"msg":"reloaded"} after SIGHUP (allowlist, TTL, caps and route type apply at once; blocks
- *     the new allowlist covers are lifted, deferred sources keep their place; dryRun, stateDir
- *     and threshold need a restart),
+ *     the new allowlist covers are lifted, deferred sources keep their place; dryRun, stateDir,
+ *     threshold and user need a restart; the config file is read as the --user),
  *   {"msg":"stopped", ...totals, capture counters} on SIGINT/SIGTERM (exit 0), after what the
  *     kernel ring still held was delivered; a warn line "capture dropped packets" before it when
  *     any were dropped. A capture failure logs an error line and exits 1.
+ *
+ * Start-up has three phases, in this order (README "Privileges"):
+ *   1. set-up: everything that needs privilege is opened: the capture handle (here), the
+ *      rtnetlink socket (the route backend, opened by the CLI), the --write file, the state
+ *      directory and ledger (reconciled with the kernel, compacted); the nftables context (#12)
+ *      and the status socket (#13) belong at the marked place below;
+ *   2. the drop (o.privilege, src/live/privilege.ts): the --user, no capability except
+ *      CAP_NET_ADMIN permitted (not effective) when routes are enforced, every thread checked;
+ *   3. the run: packets are parsed only from here on. Nothing after the drop opens a path that
+ *      needs privilege: the ledger is appended through the descriptor opened in set-up, and a
+ *      reload that would need a new one (stateDir, user) is refused.
  *
  * Time: packets carry the kernel's timestamps (capture/live.ts); LiveClock reads the same
  * clock for the ticks every TICK_MS, which keep TTL expiry and flood spans moving when no packet
@@ -48,6 +59,10 @@ import { CaptureError } from '../capture/record';
 import { LiveEventCounters } from '../observe/live-counters';
 import { LiveObservers } from '../observe/live-observers';
 import { ListenAddress } from '../observe/metrics-server';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PrivilegeError } from './privilege';
+import type { DropReport } from './privilege';
 
 const TICK_MS = 100;
 /** Only Ethernet frames carry VLAN tags; libpcap refuses `vlan` on other links. */
@@ -96,6 +111,8 @@ export interface LiveRunOptions {
   reloadConfig: () => EnforceConfig;
   /** --metrics-listen: serve Prometheus metrics there (observe/metrics-server.ts). */
   metricsListen?: ListenAddress;
+  /** Called once between set-up and run (src/live/privilege.ts PrivilegeDrop); null: no drop (--user root). */
+  privilege: { drop(): DropReport | null };
 }
 
 /** The detector's sink, forwarding to the current session: SIGHUP swaps the session. */
@@ -175,7 +192,10 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   }
   if (capture.warning) log.warn({ iface: o.iface }, `libpcap: ${capture.warning}`);
   let session: EnforcementSession;
+  let dropped: DropReport | null = null;
+  let observers: LiveObservers | undefined;
   try {
+    // ---- 1. set-up (privileged): the capture is open above; now the files and the state ----
     if (o.write) writer = new CaptureWriter({ ...o.write, linkType: capture.linkType, snaplen: capture.snaplen });
     ledger = o.config.dryRun ? null : Ledger.open(o.config.stateDir, { warn: (m) => log.warn(m) });
     session = newSession(o.config);
@@ -184,26 +204,27 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
       for (const w of report.warnings) log.warn(w);
       session.policy.restore(report, clock.nowUs());
     }
-  } catch (e) {
-    writer?.close();
-    ledger?.close();
-    capture.close();
-    throw e;
-  }
-  sink = new ReloadableSink(session);
-  let observers: LiveObservers;
-  try {
-    // During set-up, before any privilege drop: the status socket needs the state directory.
+    // The status socket lands in the (root-owned, 0700) state directory, and a metrics port
+    // below 1024 needs binding as root: both are opened before the drop and keep working after.
     observers = await LiveObservers.start({ stateDir: o.config.stateDir, metricsListen: o.metricsListen }, {
       pipeline, events, captureStats: () => capture.stats(), policy: () => sink.session.policy, nowUs: () => clock.nowUs(),
       iface: o.iface, dryRun: o.config.dryRun, startedUs,
     });
+    // ---- 2. the drop: from here on nothing may need privilege but a route change ----
+    dropped = o.privilege.drop();
+    if (dropped) {
+      log.info({ ...dropped }, 'dropped privileges');
+      if (writer && o.write?.maxFileBytes !== undefined) assertRotationWritable(o.write.path, dropped.user);
+    }
   } catch (e) {
+    observers?.close();
     writer?.close();
     ledger?.close();
     capture.close();
     throw e;
   }
+  // ---- 3. the run ----
+  sink = new ReloadableSink(session);
   const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   const lagMs = (ns: number) => Math.max(0, Math.round((ns / 1e6 - LAG_RESOLUTION_MS) * 1000) / 1000);
   lag.enable();
@@ -211,7 +232,7 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   log.info({
     iface: o.iface, linkType: capture.linkTypeName, filter: capture.filter, snaplen: capture.snaplen,
     bufferBytes: capture.bufferBytes, coalesceUs: o.coalesceUs,
-    backend: o.config.dryRun ? 'dry-run' : o.backend.name, stateDir: ledger?.dir ?? null,
+    backend: o.config.dryRun ? 'dry-run' : o.backend.name, stateDir: ledger?.dir ?? null, uid: process.getuid?.() ?? null,
     threshold: o.pipeline.detector.threshold, blockTtl: o.config.blockTtl, routeType: o.config.routeType,
     maxActiveBlocks: o.config.maxActiveBlocks, maxNewBlocksPerSecond: o.config.maxNewBlocksPerSecond,
     activeBlocks: session.policy.activeCount, libpcap: libpcapVersion(),
@@ -278,7 +299,8 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
       try {
         const config = o.reloadConfig();
         // The capture, the detector, the ledger and the backend are built once, at start.
-        const fixed = (['dryRun', 'stateDir', 'threshold'] as const).filter((k) => config[k] !== running[k]);
+        // stateDir and user would need privilege again (a new directory, the old ids): refused.
+        const fixed = (['dryRun', 'stateDir', 'threshold', 'user'] as const).filter((k) => config[k] !== running[k]);
         if (fixed.length > 0) {
           log.error({ keys: fixed }, `reload failed: a change of ${fixed.join(', ')} needs a restart; keeping the running configuration`);
           return;
@@ -298,6 +320,16 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGHUP', reload);
   });
+}
+
+/** --write-max-mib rotates into new files beside the first: the dropped user must be able to. */
+function assertRotationWritable(file: string, user: string): void {
+  const dir = path.dirname(path.resolve(file));
+  try {
+    fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
+  } catch (e) {
+    throw new PrivilegeError(`--write ${file}: user ${user} cannot create files in ${dir} (${(e as NodeJS.ErrnoException).code}), so --write-max-mib could not rotate; give ${user} write access there or run with --user root`);
+  }
 }
 
 function counters(p: Pipeline, c: CaptureStats, w: CaptureWriter | null): Record<string, unknown> {

@@ -2,7 +2,9 @@
  * `synwatch live -i IFACE`: capture, detect and block in real time (src/live/runner.ts has the
  * log-line contract). Start-up failures are one line on stderr and exit 1: not root or missing
  * CAP_NET_RAW / CAP_NET_ADMIN, unknown interface, libpcap missing, invalid BPF filter, state
- * directory not writable. Bad options exit 2.
+ * directory not writable, a --user that does not exist or cannot be dropped to. Bad options exit 2.
+ * Privileges: the route backend (its rtnetlink socket) is opened here, the rest of set-up in
+ * runLive, which then drops to the --user (src/live/privilege.ts) before the first packet.
  */
 import * as fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -19,6 +21,7 @@ import { LiveRunOptions, runLive } from '../../live/runner';
 import { DetectionFlags, pipelineOptions } from '../../pipeline-options';
 import { createLogger } from '../log';
 import { ListenAddress, parseListenAddress } from '../../observe/metrics-server';
+import { DEFAULT_RUN_USER, loadPrivilegeAddon, PrivilegeDrop, PrivilegeError, resolveRunUser } from '../../live/privilege';
 
 type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & {
   interface: string;
@@ -53,7 +56,8 @@ export function register(program: Command): void {
     .addOption(new Option('--status-interval <s>', 'seconds between status lines (default 10)').argParser(positiveSeconds('--status-interval')))
     .option('--unblock-on-exit', 'remove all blocks when stopped (default: keep them, ledger-backed)')
     .option('--backend <backend>', 'route backend: auto | netlink | iproute', 'auto')
-    .addOption(new Option('--metrics-listen <addr:port>', 'serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464; default: off)').argParser(listenAddress));
+    .addOption(new Option('--metrics-listen <addr:port>', 'serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464; default: off)').argParser(listenAddress))
+    .option('--user <name>', `user to run as once the capture, routes socket and state are open (default: ${DEFAULT_RUN_USER} when it exists, else root with a warning; root: no drop)`);
   addDetectionOptions(cmd);
   addPolicyOptions(cmd);
   cmd.action(async (flags: LiveFlags) => {
@@ -70,7 +74,15 @@ export function register(program: Command): void {
       }
     });
     checkPrivileges(config.dryRun);
-    const backend = config.dryRun ? new RecordingBackend() : openRouteBackend({ prefer, warn: (m) => log.warn(m) });
+    const loaded = loadPrivilegeAddon();
+    const runUser = resolveRunUser(config.user, loaded);
+    const privilege = new PrivilegeDrop(runUser.name, loaded.addon, !config.dryRun, { warning: runUser.warning, warn: (m) => log.warn(m) });
+    const opened = config.dryRun ? new RecordingBackend() : openRouteBackend({ prefer, warn: (m) => log.warn(m) });
+    if (privilege.enabled && opened.name === 'iproute') {
+      // `ip route` would run as the dropped user, without the capability: every block would fail.
+      throw new PrivilegeError(`--user ${runUser.name}: the ip route backend cannot change routes after the drop; use the netlink addon (npm run build:native, --backend netlink) or --user root`);
+    }
+    const backend = config.dryRun ? opened : privilege.guardBackend(opened);
     // runLive builds its EnforcementSession before it returns: a bad allowlist is a usage error.
     const code = await usageAsync(() => runLive({
       iface: flags.interface,
@@ -87,6 +99,7 @@ export function register(program: Command): void {
       unblockOnExit: flags.unblockOnExit === true,
       reloadConfig: () => resolveConfig(cli),
       metricsListen: flags.metricsListen,
+      privilege,
     }, log));
     process.exitCode = code;
   });

@@ -1,0 +1,9 @@
+/* The privilege drop (privilege.c), registered on the route addon's exports by route.c's init. */
+#ifndef SYNWATCH_PRIVILEGE_H
+#define SYNWATCH_PRIVILEGE_H
+#include <node_api.h>
+
+/* Adds lookupUser() and dropTo() to `exports`. */
+void privilege_register(napi_env env, napi_value exports);
+
+#endif
