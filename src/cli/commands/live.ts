@@ -18,8 +18,9 @@ import { DEFAULT_BUFFER_BYTES, DEFAULT_COALESCE_US, DEFAULT_SNAPLEN, MAX_COALESC
 import { LiveRunOptions, runLive } from '../../live/runner';
 import { DetectionFlags, pipelineOptions } from '../../pipeline-options';
 import { createLogger } from '../log';
+import { addNotifyOptions, NotifyFlags, notifiersFor } from '../notify-options';
 
-type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & {
+type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & NotifyFlags & {
   interface: string;
   filter?: string;
   bufferMib?: number;
@@ -53,9 +54,10 @@ export function register(program: Command): void {
     .option('--backend <backend>', 'route backend: auto | netlink | iproute', 'auto');
   addDetectionOptions(cmd);
   addPolicyOptions(cmd);
+  addNotifyOptions(cmd);
   cmd.action(async (flags: LiveFlags) => {
     const logLevel = program.opts().logLevel === 'warn' ? 'info' : program.opts().logLevel;
-    const log = createLogger(logLevel);
+    const log = createLogger(logLevel, program.opts().logFormat);
     const cli = { ...flags, threshold: flags.threshold };
     const config = usage(() => resolveConfig(cli));
     const prefer = usage(() => {
@@ -66,6 +68,7 @@ export function register(program: Command): void {
         throw e;
       }
     });
+    const notifiers = usage(() => notifiersFor(flags, config.dryRun, log));
     checkPrivileges(config.dryRun);
     const backend = config.dryRun ? new RecordingBackend() : openRouteBackend({ prefer, warn: (m) => log.warn(m) });
     // runLive builds its EnforcementSession before it returns: a bad allowlist is a usage error.
@@ -83,6 +86,7 @@ export function register(program: Command): void {
       statusIntervalMs: Math.round((flags.statusInterval ?? 10) * 1000),
       unblockOnExit: flags.unblockOnExit === true,
       reloadConfig: () => resolveConfig(cli),
+      notifiers,
     }, log));
     process.exitCode = code;
   });
