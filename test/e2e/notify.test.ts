@@ -62,6 +62,31 @@ async function stopClean(p: LabProcess): Promise<void> {
   assert.equal(r.code, 0, `synwatch live exited ${r.code}/${r.signal}; stderr tail: ${p.stderr.slice(-1500)}`);
 }
 
+/**
+ * A JSON receiver in the server namespace (its own loopback): records every body it accepts, one
+ * JSON line each, and answers the first POST with 503 (synwatch must retry it).
+ */
+async function startReceiver(l: Lab): Promise<{ url: string; process: LabProcess; bodies: () => Record<string, unknown>[]; refused: () => number }> {
+  const file = path.join(l.dir, 'webhook.jsonl');
+  const port = 9200;
+  const js = [
+    "const http = require('http'); const fs = require('fs'); let n = 0;",
+    'http.createServer((q, r) => { let b = ""; q.on("data", (c) => b += c); q.on("end", () => {',
+    `  if (n++ === 0) { fs.writeFileSync(${JSON.stringify(`${file}.refused`)}, "1"); r.statusCode = 503; return r.end("busy"); }`,
+    `  fs.appendFileSync(${JSON.stringify(file)}, b + String.fromCharCode(10)); r.end("ok"); }); })`,
+    `  .listen(${port}, '127.0.0.1', () => process.stderr.write('listening' + String.fromCharCode(10)));`,
+    "process.on('SIGTERM', () => process.exit(0));",
+  ].join('\n');
+  const p = l.spawn('server', process.execPath, ['-e', js], { label: 'webhook receiver' });
+  await p.waitFor(() => p.lines.includes('listening'), 10_000, 'the receiver to listen');
+  return {
+    url: `http://127.0.0.1:${port}/synwatch`,
+    process: p,
+    bodies: () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').map((x) => JSON.parse(x) as Record<string, unknown>) : []),
+    refused: () => (fs.existsSync(`${file}.refused`) ? 1 : 0),
+  };
+}
+
 describe('live notifications', { skip, concurrency: false }, () => {
   before(async () => {
     lab = await Lab.create({ attackers4: 6, attackers6: 0 });
@@ -184,9 +209,12 @@ describe('live notifications', { skip, concurrency: false }, () => {
         const l = getLab();
         const script = path.join(l.dir, `hook-${name.split(' ')[0]}.sh`);
         fs.writeFileSync(script, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+        // The second run also posts JSON to a receiver that answers the first POST with a 503.
+        const receiver = name === 'hangs' ? null : await startReceiver(l);
         const live = await startLive(l, {
           stateDir: path.join(l.dir, `state-${name.split(' ')[0]}`), threshold: 20,
-          extra: ['--on-block', script, '--on-block-timeout', '1', '--on-block-concurrency', '1', '--unblock-on-exit'],
+          extra: ['--on-block', script, '--on-block-timeout', '1', '--on-block-concurrency', '1', '--unblock-on-exit',
+            ...(receiver ? ['--webhook', receiver.url] : [])],
         });
         try {
           const attackers = name === 'hangs' ? l.addr.attacker4.slice(1, 4) : l.addr.attacker4.slice(4, 6);
@@ -208,6 +236,23 @@ describe('live notifications', { skip, concurrency: false }, () => {
         assert.equal(hook.succeeded, 0);
         assert.ok(hook.failed + hook.dropped >= 2, JSON.stringify(hook));
         if (name === 'hangs') assert.ok(hook.timedOut >= 2, JSON.stringify(hook));
+        if (receiver) {
+          const bodies = receiver.bodies();
+          const blocks = bodies.filter((b) => b.type === 'decision' && b.action === 'block');
+          assert.deepEqual(blocks.map((b) => b.ip).sort(), l.addr.attacker4.slice(4, 6).sort(), JSON.stringify(bodies));
+          for (const b of blocks) {
+            assert.equal(b.version, 1);
+            assert.equal(b.interface, 'eth0');
+            assert.ok((b.source as Record<string, unknown>).attempts, 'the flag behind the block');
+          }
+          assert.deepEqual(bodies.filter((b) => b.type === 'decision' && b.action === 'unblock').map((b) => b.reason), ['shutdown', 'shutdown']);
+          assert.ok(bodies.some((b) => b.type === 'alert' && b.phase === 'start' && b.kind === 'syn-flood'), 'the flood alert');
+          assert.ok(!bodies.some((b) => b.action === 'renew' || b.action === 'deferred'), 'state changes only');
+          const webhook = done.notifications.find((n) => (n as unknown as { type: string }).type === 'webhook')!;
+          assert.deepEqual([webhook.retried, webhook.failed, webhook.dropped, webhook.sent], [1, 0, 0, bodies.length], JSON.stringify(webhook));
+          assert.equal(receiver.refused(), 1);
+          await receiver.process.stop(3000);
+        }
       });
     }
   });
