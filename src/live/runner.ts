@@ -121,7 +121,7 @@ export function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   // Set once the state is open, before the capture starts delivering.
   let sink!: ReloadableSink;
   const notify = new Notifications(o.notifiers?.({
-    host: hostname(), iface: o.iface, nowUs: () => clock.nowUs(), activeBlocks: () => sink?.session.policy.activeCount ?? 0,
+    host: hostname(), iface: o.iface, dryRun: o.config.dryRun, nowUs: () => clock.nowUs(), activeBlocks: () => sink?.session.policy.activeCount ?? 0,
   }) ?? []);
   const hooks: SessionHooks = {
     onFlag(ev) { pendingFlag = ev; notify.onFlag(ev); },

@@ -22,6 +22,8 @@ export interface NotifyContext {
   /** os.hostname(): the `instance` of an Alertmanager alert, `host` of the JSON documents. */
   host: string;
   iface: string;
+  /** --dry-run: decisions are made and logged, no route is touched. */
+  dryRun: boolean;
   /** The live clock, µs. */
   nowUs(): number;
   /** Blocks in force now (the session's policy). */

@@ -8,11 +8,11 @@
  *   receiver refused the document. At most `queueMax` bodies wait; beyond that the newest is
  *   dropped, counted and warned about. post() only queues: nothing waits for the receiver.
  * - JSON mode (WebhookJson) posts:
- *     {"version":1,"type":"decision","host","interface","activeBlocks", ...the decision as the
+ *     {"version":1,"type":"decision","host","interface","dryRun","activeBlocks", ...the decision as the
  *      report has it (action, ip, at, reason, expires?, detail?), "source": flag or null}
  *   for block, unblock and alert decisions (a policy alert: block cap, rate cap, backend or
  *   ledger error), and
- *     {"version":1,"type":"alert","phase":"start"|"end","host","interface","activeBlocks",
+ *     {"version":1,"type":"alert","phase":"start"|"end","host","interface","dryRun","activeBlocks",
  *      ...the alert as the report has it (kind, start, end, count, peakRate, targets, ...)}
  *   at the start and the end of every flood and backscatter alert. renew, deferred and skip
  *   decisions are in the log only: they come per source and per TTL step, and a receiver wants
@@ -204,6 +204,6 @@ export class WebhookJson implements LiveNotifier {
   }
 
   private envelope(type: 'decision' | 'alert'): Record<string, unknown> {
-    return { version: WEBHOOK_DOCUMENT_VERSION, type, host: this.ctx.host, interface: this.ctx.iface, activeBlocks: this.ctx.activeBlocks() };
+    return { version: WEBHOOK_DOCUMENT_VERSION, type, host: this.ctx.host, interface: this.ctx.iface, dryRun: this.ctx.dryRun, activeBlocks: this.ctx.activeBlocks() };
   }
 }

@@ -243,6 +243,7 @@ describe('live notifications', { skip, concurrency: false }, () => {
           for (const b of blocks) {
             assert.equal(b.version, 1);
             assert.equal(b.interface, 'eth0');
+            assert.equal(b.dryRun, false);
             assert.ok((b.source as Record<string, unknown>).attempts, 'the flag behind the block');
           }
           assert.deepEqual(bodies.filter((b) => b.type === 'decision' && b.action === 'unblock').map((b) => b.reason), ['shutdown', 'shutdown']);

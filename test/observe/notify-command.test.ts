@@ -17,7 +17,7 @@ import { FlagEvent } from '../../src/detect/events';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-notify-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const ctx: NotifyContext = { host: 'test-host', iface: 'eth0', nowUs: () => 1_700_000_000_000_000, activeBlocks: () => 1 };
+const ctx: NotifyContext = { host: 'test-host', iface: 'eth0', dryRun: false, nowUs: () => 1_700_000_000_000_000, activeBlocks: () => 1 };
 
 function script(name: string, body: string): string {
   const file = path.join(dir, name);
