@@ -59,6 +59,8 @@ export function notifiersFor(flags: NotifyFlags, dryRun: boolean, log: NotifyLog
   const format = url === undefined ? undefined
     : flags.webhookFormat === 'json' || flags.webhookFormat === 'alertmanager' ? flags.webhookFormat
       : looksLikeAlertmanager(url) ? 'alertmanager' : 'json';
+  // Below a second, re-sending every firing alert would be a flood of its own.
+  if (flags.webhookResend !== undefined && flags.webhookResend < 1) throw new UsageError(`--webhook-resend is at least 1 second, got ${flags.webhookResend}`);
   if (format === 'json' && flags.webhookResend !== undefined) throw new UsageError('--webhook-resend applies to the alertmanager format only');
   if (command !== undefined && dryRun) log.warn({ onBlock: command }, '--on-block is not run in --dry-run (it touches nothing)');
   return (ctx) => {
