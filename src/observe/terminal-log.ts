@@ -31,10 +31,13 @@ const RESET = '\x1b[0m';
 const ERASE_LINE = '\r\x1b[K';
 /** pino's bookkeeping fields, not the event's. */
 const OMITTED = new Set(['level', 'time', 'msg', 'name', 'pid', 'hostname']);
-/** What the status line shows of the runner's status record, in this order (dotted: nested). */
+/**
+ * What the status line shows of the runner's status record, in this order (dotted: nested): what
+ * an operator looks at first comes first, as a narrow terminal cuts the end off.
+ */
 export const STATUS_FIELDS = [
-  'packetsPerSecond', 'captured', 'kernelDrops', 'ifDrops', 'attempts', 'completed', 'flagged',
-  'activeBlocks', 'eventLoopLagMs.p99', 'deliveryLagUs.p99',
+  'packetsPerSecond', 'captured', 'kernelDrops', 'flagged', 'activeBlocks', 'attempts', 'completed',
+  'ifDrops', 'eventLoopLagMs.p99', 'deliveryLagUs.p99',
 ] as const;
 /** Short names on the status line, where the field's own name is long. */
 const STATUS_LABELS: Record<string, string> = {

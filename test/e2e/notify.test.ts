@@ -262,13 +262,19 @@ describe('live notifications', { skip, concurrency: false }, () => {
     it('prints readable log lines and a status line redrawn in place, no JSON', async () => {
       const l = getLab();
       const cmd = `exec timeout --preserve-status -s INT 4 ${process.execPath} ${SYNWATCH_MAIN} --log-level info live -i eth0 --dry-run --status-interval 0.5 --state-dir ${path.join(l.dir, 'state-tty')}`;
-      const r = await l.exec('server', 'script', ['-qfec', cmd, '/dev/null'], { timeoutMs: 20_000, allowFail: true });
+      const run = l.exec('server', 'script', ['-qfec', cmd, '/dev/null'], { timeoutMs: 20_000, allowFail: true });
+      await sleep(1500); // capturing, and a status line or two
+      await l.hping3Flood({ from: l.addr.attacker4[0], to: l.addr.server4, count: 60, intervalUs: 1000 });
+      const r = await run;
       const out = r.stdout;
       assert.equal(r.code, 0, `exit ${r.code}: ${out.slice(-800)} ${r.stderr}`);
       assert.match(out, /^\d\d:\d\d:\d\d\.\d{3} (\x1b\[\d+m)?INFO {1,2}(\x1b\[0m)? ?capturing iface=eth0 /m);
       assert.match(out, /\r\x1b\[Kstatus pps=\d+ captured=\d+ drops=0 /, 'the status line, drawn with CR and erase-line');
       assert.ok((out.match(/\r\x1b\[Kstatus /g) ?? []).length >= 3, 'redrawn at the status interval');
       assert.match(out, /\r\x1b\[K\d\d:\d\d:\d\d\.\d{3} .*stopped why=SIGINT/, 'the status line is erased before a log line');
+      assert.match(out, /\r\x1b\[K\d\d:\d\d:\d\d\.\d{3} .*decision action=block ip=203\.0\.113\.\d+ reason=\w+ synTime=/, 'a decision, above the status line');
+      const widths = [...out.matchAll(/\x1b\[K(status [^\r\n]*)/g)].map((m) => m[1].length);
+      assert.ok(widths.length > 0 && widths.every((w) => w < 80), `status lines cut to the terminal's 80 columns: ${widths.join(', ')}`);
       assert.doesNotMatch(out, /^\{"level"/m, 'no JSON lines on a terminal');
       assert.doesNotMatch(out, /"msg":"status"/);
     });
