@@ -4,7 +4,8 @@
  * Contract:
  * - JsonPoster sends bodies in order, one request at a time, each with a timeout; a network
  *   error, a timeout, a 429 or a 5xx is retried after 1 s, 2 s and 4 s (RETRY_DELAYS_MS), then
- *   given up (counted, warned about at most once per 10 s). Another 4xx is not retried: the
+ *   given up (counted, warned about at most once per 10 s); once stopping, a failed POST gets
+ *   one more try without a wait, no more. Another 4xx is not retried: the
  *   receiver refused the document. At most `queueMax` bodies wait; beyond that the newest is
  *   dropped, counted and warned about. post() only queues: nothing waits for the receiver.
  * - JSON mode (WebhookJson) posts:
