@@ -123,3 +123,10 @@ test('capture, decode, track and detect import only their own stage and earlier 
   });
   none(bad, 'imports of a later stage or a wirer');
 });
+
+test('observe is an edge the runners use: it imports no runner (live, replay, poll) and no stage imports it', () => {
+  const runners = ['live', 'replay', 'poll', 'cli'];
+  const bad = imports.filter((i) => (folderOf(i.from) === 'observe' && runners.includes(folderOf(i.to))) ||
+    (STAGES.includes(folderOf(i.from)) && folderOf(i.to) === 'observe'));
+  none(bad, 'imports of a runner from src/observe, or of src/observe from a stage');
+});

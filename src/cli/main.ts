@@ -11,7 +11,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { reportError, EXIT_USAGE } from './errors';
-import { LOG_LEVELS } from './log';
+import { LOG_FORMATS, LOG_LEVELS } from './log';
 
 /**
  * Command modules by name, loaded on demand: a command pulls in only what it uses (analyze
@@ -32,7 +32,7 @@ const COMMANDS: Record<string, () => { register(program: Command): void }> = {
 function commandName(argv: string[]): string | undefined {
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--log-level') i++;
+    if (a === '--log-level' || a === '--log-format') i++;
     else if (!a.startsWith('-')) return a;
   }
   return undefined;
@@ -44,7 +44,8 @@ async function main(argv: string[]): Promise<number> {
     .name('synwatch')
     .description('Packet-level SYN-flood analyzer and route-reject enforcer for Linux')
     .version(require('../../../package.json').version)
-    .addOption(new Option('--log-level <level>', 'log level for the JSON logs on stderr').choices(LOG_LEVELS).default('warn'))
+    .addOption(new Option('--log-level <level>', 'log level for the logs on stderr').choices(LOG_LEVELS).default('warn'))
+    .addOption(new Option('--log-format <format>', 'logs on stderr: json lines, or text for a person (auto: text on a terminal)').choices(LOG_FORMATS).default('auto'))
     .exitOverride()
     // Usage errors are one line, like every other error: "synwatch: <what is wrong>".
     .configureOutput({ outputError: (text, write) => write(`synwatch: ${text.replace(/^error: /, '')}`) });

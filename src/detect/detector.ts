@@ -199,6 +199,7 @@ export class Detector implements TrackerEvents {
       ip: f.ip, family: f.family, tsUs, reason,
       halfOpen: f.halfOpenAtFlag, attempts: f.attempts, completed: f.completed,
       incomplete: f.incomplete, distinctPorts: ports,
+      synPerSecond: f.syn / Math.max(1, (tsUs - f.firstSeenUs) / 1e6),
     });
   }
 

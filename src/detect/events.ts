@@ -26,6 +26,11 @@ export interface FlagEvent {
   completed: number;
   incomplete: number;
   distinctPorts: number;
+  /**
+   * SYNs per second from the source's first SYN to this one (at least one second counted): the
+   * `pps` of the --on-block command. The detector knows it; the /proc/net/tcp poller does not.
+   */
+  synPerSecond?: number;
 }
 
 /** A flagged source keeps attacking (emitted at most once per second of the caller's clock). */

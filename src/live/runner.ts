@@ -20,7 +20,11 @@
  *     threshold and user need a restart; the config file is read as the --user),
  *   {"msg":"stopped", ...totals, capture counters} on SIGINT/SIGTERM (exit 0), after what the
  *     kernel ring still held was delivered; a warn line "capture dropped packets" before it when
- *     any were dropped. A capture failure logs an error line and exits 1.
+ *     any were dropped. A capture failure logs an error line and exits 1;
+ *   {"msg":"notifications done", notifications: [...]} after "stopped" when --on-block or
+ *     --webhook is in use, once what they had queued went out (at most NOTIFY_STOP_GRACE_MS).
+ *   The "capturing" line lists them (notifications: type, command or url, settings).
+ * Notifications (src/observe/live-notifier.ts) see each decision and alert after its log line.
  *
  * Start-up has three phases, in this order (README "Privileges"):
  *   1. set-up: everything that needs privilege is opened: the capture handle (here), the
@@ -38,6 +42,7 @@
  * arrives. Each tick first drains the kernel ring, so time never advances past packets the
  * kernel already holds: the decisions are those a capture of the same traffic gives.
  */
+import { hostname } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Logger } from 'pino';
 import { CaptureStats, libpcapVersion, LiveCapture, LiveClock } from '../capture/live';
@@ -63,6 +68,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PrivilegeError } from './privilege';
 import type { DropReport } from './privilege';
+import { LiveNotifier, Notifications, NotifyContext } from '../observe/live-notifier';
 
 const TICK_MS = 100;
 /** Only Ethernet frames carry VLAN tags; libpcap refuses `vlan` on other links. */
@@ -73,6 +79,8 @@ const DROP_WARN_INTERVAL_MS = 10_000;
 const STOP_DRAIN_ROUNDS = 16;
 /** Event-loop delay sampling period; the histogram's values include it, so it is subtracted. */
 const LAG_RESOLUTION_MS = 10;
+/** At stop, notifications still queued get this long (wall time) to go out. */
+const NOTIFY_STOP_GRACE_MS = 5_000;
 
 /** Remembers when the backend last confirmed a route change: the decision log's routeTime is
  *  that moment, not after the ledger's fsync that follows it. */
@@ -113,6 +121,8 @@ export interface LiveRunOptions {
   metricsListen?: ListenAddress;
   /** Called once between set-up and run (src/live/privilege.ts PrivilegeDrop); null: no drop (--user root). */
   privilege: { drop(): DropReport | null };
+  /** --on-block and --webhook (src/observe/), built with the runner's context. */
+  notifiers?: (ctx: NotifyContext) => LiveNotifier[];
 }
 
 /** The detector's sink, forwarding to the current session: SIGHUP swaps the session. */
@@ -134,8 +144,13 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   let ledger: Ledger | null = null;
 
   let pendingFlag: FlagEvent | null = null;
+  // Set once the state is open, before the capture starts delivering.
+  let sink!: ReloadableSink;
+  const notify = new Notifications(o.notifiers?.({
+    host: hostname(), iface: o.iface, dryRun: o.config.dryRun, nowUs: () => clock.nowUs(), activeBlocks: () => sink?.session.policy.activeCount ?? 0,
+  }) ?? []);
   const hooks: SessionHooks = {
-    onFlag(ev) { pendingFlag = ev; events.countFlag(ev.reason); },
+    onFlag(ev) { pendingFlag = ev; events.countFlag(ev.reason); notify.onFlag(ev); },
     onDecision(d: Decision) {
       const touchesRoute = d.action === 'block' || d.action === 'unblock';
       const routeUs = touchesRoute && backend.lastDoneUs > 0 ? backend.lastDoneUs : clock.nowUs();
@@ -152,17 +167,17 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
       }
       if (d.action === 'alert') log.warn(fields, 'decision');
       else log.info(fields, 'decision');
+      notify.onDecision(d);
     },
     onAlert(a: Alert, phase) {
       events.countAlert(a, phase);
       log.warn({ ...alertReport(a), phase }, 'alert');
+      notify.onAlert(a, phase);
     },
   };
   const newSession = (config: EnforceConfig) =>
     new EnforcementSession(config, backend, ledger, o.hostFacts, hooks, false);
 
-  // Set once the state is open, before the capture starts delivering.
-  let sink!: ReloadableSink;
   // Segments are processed in the tracker's batches (64), flushed at the end of every capture
   // batch: a SYN waits at most for the rest of its capture batch, never for the next one.
   const pipeline = new Pipeline(o.pipeline, {
@@ -236,6 +251,7 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     threshold: o.pipeline.detector.threshold, blockTtl: o.config.blockTtl, routeType: o.config.routeType,
     maxActiveBlocks: o.config.maxActiveBlocks, maxNewBlocksPerSecond: o.config.maxNewBlocksPerSecond,
     activeBlocks: session.policy.activeCount, libpcap: libpcapVersion(),
+    notifications: notify.notifiers.map((n) => n.describe()),
     write: writer ? { path: o.write?.path, firstFile: writer.stats.currentPath, maxFileBytes: o.write?.maxFileBytes ?? null, keepFiles: o.write?.keepFiles ?? null } : null,
     ...observers.describe(),
   }, 'capturing');
@@ -292,7 +308,10 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
       if (failure) log.error({ err: failure.message }, 'capture failed');
       log.info({ why, ...counters(pipeline, c, writer), activeBlocks: sink.session.policy.activeCount }, 'stopped');
       process.removeListener('SIGHUP', reload);
-      resolve(failure ? 1 : 0);
+      void notify.close(NOTIFY_STOP_GRACE_MS).then(() => {
+        if (notify.enabled) log.info({ notifications: notify.notifiers.map((n) => n.describe()) }, 'notifications done');
+        resolve(failure ? 1 : 0);
+      });
     };
     let running = o.config;
     const reload = () => {

@@ -31,7 +31,7 @@ export function register(program: Command): void {
       progress.done();
     }
     if (analysis.summary.warnings.length > 0) {
-      const log = createLogger(program.opts().logLevel); // pino loads only when there is something to say
+      const log = createLogger(program.opts().logLevel, program.opts().logFormat); // pino loads only when there is something to say
       for (const w of analysis.summary.warnings) log.warn({ file: w.file, offset: w.offset, code: w.code }, w.message);
     }
     const r = analysis.report;

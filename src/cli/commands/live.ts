@@ -22,8 +22,9 @@ import { DetectionFlags, pipelineOptions } from '../../pipeline-options';
 import { createLogger } from '../log';
 import { ListenAddress, parseListenAddress } from '../../observe/metrics-server';
 import { DEFAULT_RUN_USER, loadPrivilegeAddon, PrivilegeDrop, PrivilegeError, resolveRunUser } from '../../live/privilege';
+import { addNotifyOptions, NotifyFlags, notifiersFor } from '../notify-options';
 
-type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & {
+type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & NotifyFlags & {
   interface: string;
   filter?: string;
   bufferMib?: number;
@@ -60,9 +61,10 @@ export function register(program: Command): void {
     .option('--user <name>', `user to run as once the capture, routes socket and state are open (default: ${DEFAULT_RUN_USER} when it exists, else root with a warning; root: no drop)`);
   addDetectionOptions(cmd);
   addPolicyOptions(cmd);
+  addNotifyOptions(cmd);
   cmd.action(async (flags: LiveFlags) => {
     const logLevel = program.opts().logLevel === 'warn' ? 'info' : program.opts().logLevel;
-    const log = createLogger(logLevel);
+    const log = createLogger(logLevel, program.opts().logFormat);
     const cli = { ...flags, threshold: flags.threshold };
     const config = usage(() => resolveConfig(cli));
     const prefer = usage(() => {
@@ -73,6 +75,7 @@ export function register(program: Command): void {
         throw e;
       }
     });
+    const notifiers = usage(() => notifiersFor(flags, config.dryRun, log));
     checkPrivileges(config.dryRun);
     const loaded = loadPrivilegeAddon();
     const runUser = resolveRunUser(config.user, loaded);
@@ -100,6 +103,7 @@ export function register(program: Command): void {
       reloadConfig: () => resolveConfig(cli),
       metricsListen: flags.metricsListen,
       privilege,
+      notifiers,
     }, log));
     process.exitCode = code;
   });

@@ -39,6 +39,7 @@ interface PollOptions extends CliEnforceOptions {
   unblockOnExit?: boolean;
   backend: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 export function register(program: Command): void {
@@ -73,7 +74,7 @@ function runPoll(opts: PollOptions): void {
   const threshold = cfg.threshold ?? DEFAULT_POLL_THRESHOLD;
   const intervalMs = Math.max(1, Math.round((cfg.interval ?? DEFAULT_POLL_INTERVAL_S) * 1000));
   const verbose = opts.logLevel === 'debug' || opts.logLevel === 'trace' || opts.logLevel === 'silent';
-  const logger = createLogger(verbose ? opts.logLevel! : 'info');
+  const logger = createLogger(verbose ? opts.logLevel! : 'info', opts.logFormat);
   const now = anchoredClockUs();
   const backend: RouteBackend = cfg.dryRun
     ? new RecordingBackend()
