@@ -223,7 +223,7 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     // below 1024 needs binding as root: both are opened before the drop and keep working after.
     observers = await LiveObservers.start({ stateDir: o.config.stateDir, metricsListen: o.metricsListen }, {
       pipeline, events, captureStats: () => capture.stats(), policy: () => sink.session.policy, nowUs: () => clock.nowUs(),
-      iface: o.iface, dryRun: o.config.dryRun, startedUs,
+      iface: o.iface, dryRun: o.config.dryRun, startedUs, notifiers: () => notify.notifiers,
     });
     // ---- 2. the drop: from here on nothing may need privilege but a route change ----
     dropped = o.privilege.drop();

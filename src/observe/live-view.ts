@@ -20,4 +20,6 @@ export interface LiveView {
   readonly iface: string;
   readonly dryRun: boolean;
   readonly startedUs: number;
+  /** --on-block and --webhook, their running counters (describe(): `type` plus numbers). */
+  notifiers(): ReadonlyArray<{ describe(): Record<string, unknown> }>;
 }

@@ -17,6 +17,11 @@ import { LiveView } from './live-view';
 /** Event-loop delay sampling period; the histogram's values include it, so it is subtracted. */
 const LAG_RESOLUTION_MS = 10;
 const LAG_QUANTILES = [0.5, 0.99];
+/** synwatch_notifications_total's outcome label, per notifier type: [label value, stats key]. */
+const NOTIFICATION_OUTCOMES = {
+  'on-block': [['succeeded', 'succeeded'], ['failed', 'failed'], ['timed_out', 'timedOut'], ['dropped', 'dropped']],
+  webhook: [['sent', 'sent'], ['retried', 'retried'], ['failed', 'failed'], ['dropped', 'dropped']],
+} as const;
 
 /** One value of a metric as prom-client's Registry serialises it. */
 interface SampleValue {
@@ -92,6 +97,7 @@ export class LiveMetrics {
       attempts: () => v.pipeline.tracker.attemptEvictions,
       targets: () => v.pipeline.tracker.targets.table.evictions,
     });
+    this.notificationCounters();
     this.gauge('synwatch_start_time_seconds', 'When this live process started, seconds since the epoch.', () => v.startedUs / 1e6);
 
     const latency = 'synwatch_detection_latency_seconds';
@@ -124,6 +130,23 @@ export class LiveMetrics {
       values.push({ metricName: `${lag}_count`, labels: {}, value: this.lagCount });
       return values;
     }) as never);
+  }
+
+  /** --on-block runs and webhook posts by outcome, summed over the notifiers of each type. */
+  private notificationCounters(): void {
+    const v = this.view;
+    new Counter({ name: 'synwatch_notifications_total', help: 'Notifications by notifier (on-block, webhook) and outcome.',
+      labelNames: ['notifier', 'outcome'], registers: [this.registry], collect() {
+        this.reset();
+        for (const n of v.notifiers()) {
+          const d = n.describe();
+          const outcomes = NOTIFICATION_OUTCOMES[d.type as keyof typeof NOTIFICATION_OUTCOMES];
+          if (!outcomes) continue;
+          for (const [outcome, key] of outcomes) {
+            if (typeof d[key] === 'number') this.inc({ notifier: d.type as string, outcome }, d[key] as number);
+          }
+        }
+      } });
   }
 
   private counter(name: string, help: string, read: () => number): void {

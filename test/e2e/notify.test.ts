@@ -214,7 +214,7 @@ describe('live notifications', { skip, concurrency: false }, () => {
         const live = await startLive(l, {
           stateDir: path.join(l.dir, `state-${name.split(' ')[0]}`), threshold: 20,
           extra: ['--on-block', script, '--on-block-timeout', '1', '--on-block-concurrency', '1', '--unblock-on-exit',
-            ...(receiver ? ['--webhook', receiver.url] : [])],
+            '--metrics-listen', '127.0.0.1:0', ...(receiver ? ['--webhook', receiver.url] : [])],
         });
         try {
           const attackers = name === 'hangs' ? l.addr.attacker4.slice(1, 4) : l.addr.attacker4.slice(4, 6);
@@ -227,6 +227,12 @@ describe('live notifications', { skip, concurrency: false }, () => {
           assert.equal(warn.command, script);
           const status = await live.waitForJson((o) => o.msg === 'status', 15_000, 'a status line'); // the pipeline goes on
           assert.ok(Number(status.captured) >= 100 * attackers.length, `captured ${status.captured}`);
+          // The failures are on /metrics too, read from the notifier's counters at scrape time.
+          const listen = String(live.json.find((o) => o.msg === 'capturing')?.metricsListen);
+          const metrics = (await l.exec('server', 'curl', ['-sf', '--max-time', '5', `http://${listen}/metrics`])).stdout;
+          const outcome = name === 'hangs' ? 'timed_out' : 'failed';
+          const m = new RegExp(`^synwatch_notifications_total\\{notifier="on-block",outcome="${outcome}"\\} (\\d+)$`, 'm').exec(metrics);
+          assert.ok(m && Number(m[1]) >= 1, `on-block ${outcome} on /metrics:\n${metrics.split('\n').filter((x) => x.includes('notifications')).join('\n')}`);
         } finally {
           await stopClean(live);
         }
