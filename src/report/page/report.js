@@ -50,8 +50,8 @@
     return (s / 3600).toFixed(1) + ' h';
   }
   function pct(x) { return (x * 100).toFixed(x < 0.1 && x > 0 ? 2 : 1) + ' %'; }
-  function section(title, note) {
-    var s = add(el('section', 'card'), el('h2', null, title));
+  function section(title, note, cls) {
+    var s = add(el('section', 'card' + (cls ? ' ' + cls : '')), el('h2', null, title));
     if (note) add(s, el('p', 'note', note));
     add(app, s);
     return s;
@@ -216,11 +216,14 @@
       markerEls.push({ el: f, t: usOf(s.flaggedAt) });
       markerLayer.appendChild(f);
     });
+    // Reads no layout (the plot's width from uPlot, in CSS pixels): a read between the writes
+    // would lay out the whole page once per marker, and even one read lays out every table.
     placeMarkers = function (u) {
+      var w = u.bbox.width / uPlot.pxRatio;
       for (var k = 0; k < markerEls.length; k++) {
         var x = u.valToPos(markerEls[k].t, 'x');
         markerEls[k].el.style.left = x + 'px';
-        markerEls[k].el.style.display = x < -1 || x > u.over.clientWidth + 1 ? 'none' : '';
+        markerEls[k].el.style.display = x < -1 || x > w + 1 ? 'none' : '';
       }
     };
     placeMarkers(mainChart);
@@ -263,7 +266,7 @@
       }
       if (c.title) th.title = c.title;
     });
-    var trs = rows.map(function (row) {
+    function rowEl(row) {
       var r = el('tr');
       if (row.__cls) r.className = row.__cls;
       columns.forEach(function (c) {
@@ -272,8 +275,25 @@
         if (c.render) c.render(td, row); else td.textContent = c.text ? c.text(row) : fmtNum(row[c.key]);
       });
       return { el: r, row: row };
-    });
+    }
+    // A long table shows its first `limit` rows until asked (or sorted): thousands of rows are
+    // most of the page's layout time (bench/html.ts), and the charts come first.
+    var limit = opts && opts.limit && rows.length > opts.limit ? opts.limit : rows.length;
+    var trs = rows.slice(0, limit).map(rowEl);
+    var more = null;
+    function showAll() {
+      if (trs.length === rows.length) return;
+      rows.slice(trs.length).forEach(function (row) { var x = rowEl(row); trs.push(x); tbody.appendChild(x.el); });
+      if (more) { more.remove(); more = null; }
+    }
+    if (limit < rows.length) {
+      more = el('button', 'more', 'show all ' + rows.length.toLocaleString('en-US') + ' rows (' + (rows.length - limit).toLocaleString('en-US') + ' more)');
+      more.type = 'button';
+      more.addEventListener('click', showAll);
+      box.appendChild(more);
+    }
     function sortBy(ci) {
+      showAll();
       var c = columns[ci];
       state.dir = state.col === ci ? -state.dir : (c.num ? -1 : 1);
       state.col = ci;
@@ -314,7 +334,7 @@
   var laneMin = xMin, laneMax = xMax;
   function lanePos(t) { return Math.max(0, Math.min(100, (t - laneMin) / (laneMax - laneMin || 1) * 100)); }
   var srcBox = section('Sources', 'Flagged sources first, then the top sources by incomplete attempts. Click a column to sort. ' +
-    'Lane: grey from first to last SYN seen, red while blocked, a black tick at the flag, over the capture\'s span.');
+    'Lane: grey from first to last SYN seen, red while blocked, a black tick at the flag, over the capture\'s span.', 'below-fold');
   var srcRows = R.sources.map(function (s, i) {
     var o = Object.assign({}, s);
     o.lastSeen = TL && TL.lastSeen ? TL.lastSeen[i] : null;
@@ -352,7 +372,7 @@
   ], srcRows, { cls: 'sources', scroll: srcRows.length > 15 });
   if (!srcRows.length) add(srcBox, el('p', 'muted', 'No source sent a SYN.'));
 
-  var tgtBox = section('Targets', 'Attacked destinations by attempts.');
+  var tgtBox = section('Targets', 'Attacked destinations by attempts.', 'below-fold');
   table(tgtBox, [
     { label: 'target', key: 'ip', sortKey: function (r) { return ipKey(r.ip) + ':' + pad(r.port, 5); }, render: function (td, r) { add(td, el('code', null, r.ip + ':' + r.port)); } },
     { label: 'attempts', key: 'attempts', num: true },
@@ -380,7 +400,7 @@
   }
 
   var decBox = section('Decisions', decisions.length ? decisions.length + ' decisions of the enforcer under the policy in force, in packet time.' :
-    'The enforcer made no decision under the policy in force.');
+    'The enforcer made no decision under the policy in force.', 'below-fold');
   if (decisions.length) {
     table(decBox, [
       { label: 'time (UTC)', key: 'at', text: function (r) { return fmtTime(usOf(r.at), true); } },
@@ -390,7 +410,7 @@
       { label: 'reason', key: 'reason', text: function (r) { return r.reason; } },
       { label: 'expires', key: 'expires', text: function (r) { return r.expires ? fmtTime(usOf(r.expires)) : ''; } },
       { label: 'detail', key: 'detail', text: function (r) { return r.detail || ''; } },
-    ], decisions, { scroll: true, cls: 'decisions' });
+    ], decisions, { scroll: true, cls: 'decisions', limit: 200 });
   }
 
   // ---- capture quality ------------------------------------------------------------------------
@@ -428,5 +448,5 @@
       charts.forEach(function (c) { c.setSize({ width: width(c.root.parentNode), height: c.height }); });
     }, 100);
   });
-  window.synwatchReport = { renderMs: performance.now() - t0, markers: markers, charts: charts.length };
+  window.synwatchReport = { renderMs: performance.now() - t0, startedAt: t0, markers: markers, charts: charts.length };
 })();
