@@ -131,10 +131,11 @@
   function rates(name) {
     var c = TL.series[name].count, out = [];
     for (var b = 0; b < c.length; b++) out.push(c[b] / TL.binSeconds);
-    out.push(null);
-    return out;
+    return withEnd(out);
   }
-  function withEnd(a) { var o = a.slice(); o.push(null); return o; }
+  // The point at the end of the last bin repeats its value: a step is drawn up to the next point,
+  // so without it the last bin (a one-bin capture's only one) would not be drawn.
+  function withEnd(a) { var o = a.slice(); o.push(a.length ? a[a.length - 1] : null); return o; }
   var spans = alerts.map(function (a) { return { s: usOf(a.start), e: usOf(a.end), kind: a.kind }; });
   function shadeAlerts(u) {
     var ctx = u.ctx;
@@ -230,7 +231,7 @@
 
     var ratio = [], completedC = TL.series.completed.count, attemptsC = TL.series.attempts.count;
     for (var r = 0; r < TL.bins; r++) ratio.push(attemptsC[r] > 0 ? Math.max(0, attemptsC[r] - completedC[r]) / attemptsC[r] * 100 : null);
-    ratio.push(null);
+    ratio = withEnd(ratio);
     var ratioBox = section('Incomplete ratio and new sources',
       'Incomplete: the share of each bin\'s new attempts not matched by a completion in the same bin. New sources: addresses seen for the first time, per second. A spoofed flood is a wall of new sources.');
     var ratioChart = new uPlot({
