@@ -2,7 +2,7 @@
  * `analyze --html`: the page a person opens, checked in a real browser (Debian chromium via
  * playwright-core) on the fixtures, the corpus floods and small bench captures: it loads from
  * file:// with no network request and no console error, its charts are drawn, it has one marker
- * per decision of the JSON report, its tables sort, and a screenshot of each is left in
+ * per decision of the JSON report and one tick per flagged source, its tables sort, and a screenshot of each is left in
  * dist/test-output/html/ for people to look at.
  */
 import { after, before, describe, test } from 'node:test';
@@ -33,6 +33,7 @@ interface PageResult {
   errors: string[];
   report: { renderMs: number; markers: number; charts: number };
   markerActions: string[];
+  flagTicks: number;
   synPixels: number;
   blankCanvases: number;
 }
@@ -64,6 +65,7 @@ async function openReport(page: Page, file: string): Promise<PageResult> {
     return {
       report: (window as any).synwatchReport,
       markerActions: [...document.querySelectorAll('.marker')].map((m: any) => m.getAttribute('data-action')!),
+      flagTicks: document.querySelectorAll('.markers .flag').length,
       synPixels: syn,
       blankCanvases: blank + (canvases.length === 0 ? 1 : 0),
     };
@@ -108,6 +110,7 @@ async function checkCapture(name: string, capture: string): Promise<void> {
     if (json.totals.synOnly > 0) assert.ok(p.synPixels > 20, `the SYN/s line is drawn (${p.synPixels} pixels of its colour)`);
     assert.equal(p.report.markers, json.decisions.length, 'one marker per decision');
     assert.deepEqual(p.markerActions, json.decisions.map((d: { action: string }) => d.action), 'the markers are the decisions, in order');
+    assert.equal(p.flagTicks, json.sources.filter((s: { flagged: boolean }) => s.flagged).length, 'one tick per flagged source');
     assert.equal(await page.locator('table.sources tbody tr').count(), json.sources.length, 'one row per source');
     await checkSort(page, 'table.sources', 'SYN');
     await checkSort(page, 'table.sources', 'incomplete');
