@@ -31,7 +31,7 @@ export async function analyzeCapture(
   const opts = pipelineOptions(flags, session.config.threshold);
   if (tuning.segmentBatch !== undefined) opts.tracker = { ...opts.tracker, segmentBatch: tuning.segmentBatch };
   const pipeline = new Pipeline(opts, session);
-  const timeline = new Timeline(pipeline.tracker);
+  const timeline = new Timeline(pipeline.tracker, pipeline);
   const summary = await readCaptureFile(file, pipeline.onRecord, { onProgress });
   pipeline.finish();
   timeline.finish();

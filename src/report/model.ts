@@ -31,7 +31,7 @@
  *                           { start, binSeconds, rateSeconds, bins, series{syn, synAck, rst,
  *                           attempts, completed, newSources: {count[], min[], max[]}},
  *                           lastSeen[] } (lastSeen[i]: the last SYN of sources[i], null when it
- *                           left the table); null for a capture without TCP segments
+ *                           left the table); null for a capture without packets
  * Every list is sorted by a total order (counts, then address: numeric, IPv4 before IPv6),
  * never by table order.
  */

@@ -1,13 +1,14 @@
 /**
  * The capture as time series, for `--json`'s `timeline` and the HTML report's charts.
  *
- * Contract: `new Timeline(tracker)` registers itself as the tracker's TimeMarks; the tracker then
+ * Contract: `new Timeline(tracker, capture)` registers itself as the tracker's TimeMarks; the tracker then
  * calls `mark(nowUs)` in packet time (never per segment: only when a mark is reached), and the
  * timeline reads the tracker's cumulative counters there. The hot path pays one compare per
  * segment and the counter increments it already made; nothing is allocated per packet. Call
  * `finish(endUs)` once after the last packet, then `toReport()`.
  *
- * Bins: packet time from `originUs` (the first packet's time, floored to its UTC second) in bins of
+ * Bins: packet time from `originUs` (the capture's first packet, `capture.firstUs`, TCP or not,
+ * floored to its UTC second; null only for a capture without packets) in bins of
  * `widthUs`, a power of two times one second (from 2^-10 s up). At most MAX_BINS are used: the
  * width starts at the finest and doubles, merging neighbours pairwise, whenever the capture
  * outgrows MAX_BINS bins. A streaming reader does not know the capture's length in advance; this
@@ -68,7 +69,11 @@ export class Timeline implements TimeMarks {
   private sampleStartUs = 0;
   private finished = false;
 
-  constructor(private readonly tracker: HandshakeTracker) {
+  constructor(
+    private readonly tracker: HandshakeTracker,
+    /** The first packet's time (-1 before it): the pipeline, which sees every record before the tracker does. */
+    private readonly capture: { readonly firstUs: number },
+  ) {
     tracker.setMarks(this);
   }
 
@@ -88,7 +93,9 @@ export class Timeline implements TimeMarks {
 
   mark(nowUs: number): number {
     if (this.originUs < 0) {
-      this.originUs = Math.floor(nowUs / SECOND_US) * SECOND_US;
+      const first = this.capture.firstUs >= 0 ? Math.min(this.capture.firstUs, nowUs) : nowUs;
+      this.originUs = Math.floor(first / SECOND_US) * SECOND_US;
+      while (Math.floor((nowUs - this.originUs) / this.widthUs) >= MAX_BINS) this.widthUs *= 2; // nothing to merge yet
       this.read(this.base);
       this.openSampleAt(nowUs);
       return this.sampleStartUs + this.sampleUs;

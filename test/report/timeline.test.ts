@@ -17,7 +17,7 @@ const SECOND = 1e6;
 function tracked(segmentBatch = 1): { tracker: HandshakeTracker; timeline: Timeline } {
   const tracker = new HandshakeTracker({ ...DEFAULT_TRACKER_OPTIONS, segmentBatch });
   tracker.setEvents({ onSyn() {}, onAttemptEnd() {}, onUnsolicitedSynAck() {}, onTime() {} });
-  return { tracker, timeline: new Timeline(tracker) };
+  return { tracker, timeline: new Timeline(tracker, { firstUs: -1 }) };
 }
 
 function syn(t: HandshakeTracker, atUs: number, n: number, seq: number): void {
