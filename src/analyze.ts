@@ -6,6 +6,7 @@ import { readCaptureFile } from './capture/reader';
 import { CaptureSummary } from './capture/record';
 import { Pipeline } from './pipeline';
 import { buildReport, Report } from './report/model';
+import { Timeline } from './report/timeline';
 import { DetectionFlags, pipelineOptions, settingsRecord } from './pipeline-options';
 import { EnforcementSession } from './enforce/session';
 import { CliEnforceOptions } from './enforce/config';
@@ -30,10 +31,12 @@ export async function analyzeCapture(
   const opts = pipelineOptions(flags, session.config.threshold);
   if (tuning.segmentBatch !== undefined) opts.tracker = { ...opts.tracker, segmentBatch: tuning.segmentBatch };
   const pipeline = new Pipeline(opts, session);
+  const timeline = new Timeline(pipeline.tracker, pipeline);
   const summary = await readCaptureFile(file, pipeline.onRecord, { onProgress });
   pipeline.finish();
+  timeline.finish();
   session.finish(pipeline.nowUs);
   session.drain();
-  const report = buildReport(summary, pipeline, session.alerts, session.decisions, settingsRecord(opts));
+  const report = buildReport(summary, pipeline, session.alerts, session.decisions, settingsRecord(opts), timeline);
   return { summary, pipeline, session, report };
 }

@@ -27,19 +27,25 @@
  *                           { action, ip, at, reason, expires?, detail? }; action "block",
  *                           "renew", "unblock", "skip", "deferred" (queued by the new-blocks rate
  *                           cap, a block follows when its turn comes: enforce/policy.ts) or "alert"
+ *   timeline                the capture as time series in packet time (report/timeline.ts):
+ *                           { start, binSeconds, rateSeconds, bins, series{syn, synAck, rst,
+ *                           attempts, completed, newSources: {count[], min[], max[]}},
+ *                           lastSeen[] } (lastSeen[i]: the last SYN of sources[i], null when it
+ *                           left the table); null for a capture without packets
  * Every list is sorted by a total order (counts, then address: numeric, IPv4 before IPv6),
  * never by table order.
  */
 import { CaptureSummary } from '../capture/record';
 import { Alert } from '../detect/alerts';
 import { Decision } from '../enforce/contract';
-import { wordsToIp } from '../decode/address';
+import { ipToWords, wordsToIp } from '../decode/address';
 import { Pipeline } from '../pipeline';
 import { FlowTable } from '../track/flow-table';
 import { SOURCE_KEY_WORDS } from '../track/sources';
 import { TARGET_KEY_WORDS } from '../track/targets';
 import { isoUs, secondsUs } from './time';
 import { linkTypeName } from './link-types';
+import { Timeline, TimelineReport } from './timeline';
 
 export const REPORT_VERSION = 1;
 const TOP_SOURCES = 20;
@@ -104,6 +110,7 @@ export interface Report {
   alerts: AlertReport[];
   targets: TargetReport[];
   decisions: DecisionReport[];
+  timeline: (TimelineReport & { lastSeen: (string | null)[] }) | null;
 }
 
 export function buildReport(
@@ -112,6 +119,7 @@ export function buildReport(
   alerts: Alert[],
   decisions: Decision[],
   settings: Record<string, number>,
+  timeline: Timeline | null = null,
 ): Report {
   const c = p.counters;
   const t = p.tracker.totals;
@@ -120,6 +128,8 @@ export function buildReport(
   const unknownLinkTypes: Record<string, number> = {};
   for (const [lt, n] of [...c.unknownLinkTypes].sort((a, b) => a[0] - b[0])) unknownLinkTypes[String(lt)] = n;
   const tr = p.tracker;
+  const sources = sourceReports(p);
+  const series = timeline ? timeline.toReport() : null;
   return {
     version: REPORT_VERSION,
     capture: {
@@ -167,11 +177,25 @@ export function buildReport(
       attempts: { size: tr.attemptCount, max: tr.maxAttempts, evictions: tr.attemptEvictions },
       targets: { size: tr.targets.table.size, max: tr.targets.table.maxCapacity, evictions: tr.targets.table.evictions },
     },
-    sources: sourceReports(p),
+    sources,
     alerts: alerts.map(alertReport),
     targets: targetReports(p),
     decisions: decisions.map(decisionReport),
+    timeline: series === null ? null : { ...series, lastSeen: lastSeen(p, sources) },
   };
+}
+
+/** The last SYN of each reported source, while it is still in the table (a flagged one: with the same flag). */
+function lastSeen(p: Pipeline, reports: SourceReport[]): (string | null)[] {
+  const s = p.tracker.sources;
+  const words = new Uint32Array(4);
+  return reports.map((r) => {
+    if (!ipToWords(r.ip, words)) return null;
+    const slot = s.table.find(words, s.table.hashKey(words));
+    if (slot < 0) return null;
+    if (r.flagged ? isoUs(s.flaggedUs[slot]) !== r.flaggedAt : s.flaggedUs[slot] !== 0) return null;
+    return isoUs(s.lastUs[slot]);
+  });
 }
 
 export function alertReport(a: Alert): AlertReport {

@@ -48,6 +48,8 @@ export class SourceTable {
   /** The detector's index of the flagged source's record (-1: not flagged). */
   flagIndex: Int32Array;
 
+  /** Sources added to the table: first seen, or seen again after their eviction (a counter). */
+  inserts = 0;
   /** Flagged sources evicted from the table (they had gone quiet for longest). */
   flaggedEvictions = 0;
   /** Called with the slot of a flagged source before it is evicted (report keeps it). */
@@ -87,6 +89,7 @@ export class SourceTable {
   lookup(addr: Uint32Array): number {
     const s = this.table.lookup(addr, recentLine(addr[1], addr[3]));
     if (this.table.inserted) {
+      this.inserts++;
       this.reset(s);
       this.firstUs[s] = this.clock.nowUs;
     }

@@ -76,6 +76,16 @@ export interface TrackerEvents {
   onTime(nowUs: number): void;
 }
 
+/**
+ * Packet-time marks for a reader of the cumulative counters (totals, sources.inserts), e.g. the
+ * report's timeline (report/timeline.ts). `mark(nowUs)` is called before the first segment whose
+ * time reaches the mark it last returned (and by advanceTo), so every count read then belongs to
+ * packet time before it; it returns the next mark. The per-segment cost is one compare.
+ */
+export interface TimeMarks {
+  mark(nowUs: number): number;
+}
+
 export interface TrackerOptions {
   /** An open attempt older than this ends as timed out (Linux keeps a half-open entry ~63 s). */
   handshakeTimeoutUs: number;
@@ -150,6 +160,8 @@ export class HandshakeTracker implements PacketClock {
   private readonly timeoutUs: number;
   private readonly retentionUs: number;
   private nextSweepUs = 0;
+  private marks: TimeMarks | null = null;
+  private nextMarkUs = Infinity;
   /** Per table, how many of its oldest attempts are past the timeout check (the sweep resumes there). */
   private swept4 = 0;
   private swept6 = 0;
@@ -185,6 +197,12 @@ export class HandshakeTracker implements PacketClock {
 
   setEvents(events: TrackerEvents): void {
     this.events = events;
+  }
+
+  /** Who reads the counters at packet-time marks (one reader; see TimeMarks). */
+  setMarks(marks: TimeMarks): void {
+    this.marks = marks;
+    this.nextMarkUs = -Infinity;
   }
 
   /** Attempts held now, both tables. */
@@ -233,6 +251,7 @@ export class HandshakeTracker implements PacketClock {
   advanceTo(nowUs: number): void {
     this.flush();
     if (nowUs > this.nowUs) this.nowUs = nowUs;
+    if (this.nowUs >= this.nextMarkUs) this.nextMarkUs = this.marks!.mark(this.nowUs);
     if (this.nowUs >= this.nextSweepUs) this.sweep();
   }
 
@@ -319,6 +338,7 @@ export class HandshakeTracker implements PacketClock {
   private process(v: PacketView, at: AttemptTable, b: SegmentBatch, i: number): void {
     const tsUs = b.tsUs[i];
     if (tsUs > this.nowUs) this.nowUs = tsUs;
+    if (this.nowUs >= this.nextMarkUs) this.nextMarkUs = this.marks!.mark(this.nowUs);
     if (this.nowUs >= this.nextSweepUs) this.sweep();
     const flags = v.flags;
     if (flags & TCP_SYN) {

@@ -7,6 +7,8 @@
 import { Command, Option } from 'commander';
 import { analyzeCapture, AnalyzeFlags } from '../../analyze';
 import { renderText } from '../../report/text';
+import { renderHtml } from '../../report/html';
+import { checkWritable, writeFileAtomic } from '../output-file';
 import { addDetectionOptions } from '../detection-options';
 import { addPolicyOptions } from '../policy-options';
 import { progressReporter } from '../progress';
@@ -18,10 +20,13 @@ export function register(program: Command): void {
     .command('analyze')
     .description('analyze a capture file (pcap, pcapng, gzip; - for stdin)')
     .argument('<capture>', 'capture file, or - for stdin')
-    .addOption(new Option('--json', 'print the report as one JSON document'));
+    .addOption(new Option('--json', 'print the report as one JSON document'))
+    .addOption(new Option('--html <file>', 'also write the report as one self-contained HTML page (charts, tables; opens from disk)'));
   addDetectionOptions(cmd);
   addPolicyOptions(cmd);
-  cmd.action(async (file: string, flags: AnalyzeFlags & { json?: boolean }) => {
+  cmd.action(async (file: string, flags: AnalyzeFlags & { json?: boolean; html?: string }) => {
+    // Before the analysis, which may take minutes: a mistyped directory fails at once.
+    if (flags.html !== undefined) checkWritable('--html', flags.html);
     const progress = progressReporter(file);
     let analysis;
     try {
@@ -35,6 +40,7 @@ export function register(program: Command): void {
       for (const w of analysis.summary.warnings) log.warn({ file: w.file, offset: w.offset, code: w.code }, w.message);
     }
     const r = analysis.report;
+    if (flags.html !== undefined) writeFileAtomic('--html', flags.html, renderHtml(r));
     process.stdout.write(flags.json ? `${JSON.stringify(r, null, 2)}\n` : renderText(r));
   });
 }
