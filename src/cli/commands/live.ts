@@ -2,18 +2,20 @@
  * `synwatch live -i IFACE`: capture, detect and block in real time (src/live/runner.ts has the
  * log-line contract). Start-up failures are one line on stderr and exit 1: not root or missing
  * CAP_NET_RAW / CAP_NET_ADMIN, unknown interface, libpcap missing, invalid BPF filter, state
- * directory not writable. Bad options exit 2.
+ * directory not writable, the nftables backend asked for without its addon (libnftables) or
+ * with someone else's `table inet synwatch` in the way. Bad options (an unknown --backend
+ * among them) exit 2. The backend is opened here, before anything else touches the kernel: its
+ * nftables context is the one the process keeps (backends.ts, nftables.ts).
  */
 import * as fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { addDetectionOptions } from '../detection-options';
 import { addPolicyOptions } from '../policy-options';
-import { intInRange, positiveInt, positiveSeconds, usage, UsageError } from '../errors';
+import { intInRange, positiveInt, positiveSeconds, usage, usageOnRouteError, UsageError } from '../errors';
 import { readHostFacts } from '../../enforce/allowlist';
 import { CliEnforceOptions, resolveConfig } from '../../enforce/config';
-import { backendChoice, openRouteBackend } from '../../enforce/netlink';
+import { openBlockBackend, parseBackendSpec } from '../../enforce/backends';
 import { RecordingBackend } from '../../enforce/recording';
-import { RouteError } from '../../enforce/routes';
 import { DEFAULT_BUFFER_BYTES, DEFAULT_COALESCE_US, DEFAULT_SNAPLEN, MAX_COALESCE_US, MAX_SNAPLEN, MIN_SNAPLEN } from '../../capture/live';
 import { LiveRunOptions, runLive } from '../../live/runner';
 import { DetectionFlags, pipelineOptions } from '../../pipeline-options';
@@ -30,7 +32,6 @@ type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & {
   writeFiles?: number;
   statusInterval?: number;
   unblockOnExit?: boolean;
-  backend: string;
 };
 
 const CAP_NET_ADMIN = 12;
@@ -50,7 +51,7 @@ export function register(program: Command): void {
     .addOption(new Option('--write-files <n>', 'with --write-max-mib: keep only the newest N files').argParser(positiveInt('--write-files')))
     .addOption(new Option('--status-interval <s>', 'seconds between status lines (default 10)').argParser(positiveSeconds('--status-interval')))
     .option('--unblock-on-exit', 'remove all blocks when stopped (default: keep them, ledger-backed)')
-    .option('--backend <backend>', 'route backend: auto | netlink | iproute', 'auto');
+    .option('--backend <backend>', 'route | nftables | route,nftables (default route; route may be spelt auto, netlink or iproute); config key "backend"');
   addDetectionOptions(cmd);
   addPolicyOptions(cmd);
   cmd.action(async (flags: LiveFlags) => {
@@ -58,16 +59,9 @@ export function register(program: Command): void {
     const log = createLogger(logLevel);
     const cli = { ...flags, threshold: flags.threshold };
     const config = usage(() => resolveConfig(cli));
-    const prefer = usage(() => {
-      try {
-        return backendChoice(flags.backend);
-      } catch (e) {
-        if (e instanceof RouteError) throw new UsageError(e.message);
-        throw e;
-      }
-    });
+    const spec = usageOnRouteError(() => parseBackendSpec(config.backend)); // resolveConfig checked it
     checkPrivileges(config.dryRun);
-    const backend = config.dryRun ? new RecordingBackend() : openRouteBackend({ prefer, warn: (m) => log.warn(m) });
+    const backend = config.dryRun ? new RecordingBackend() : openBlockBackend(spec, { warn: (m) => log.warn(m) });
     // runLive builds its EnforcementSession before it returns: a bad allowlist is a usage error.
     const code = await usage(() => runLive({
       iface: flags.interface,
