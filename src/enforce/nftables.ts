@@ -25,6 +25,7 @@
  *   1 s), atomically replacing an existing element; del() of a missing element is success.
  * - list() reports elements as type "drop".
  */
+import * as fs from 'node:fs';
 import type { BlockBackend, BlockedEntry, BlockToKeep, RouteType } from './contract';
 import { canonicalIp } from '../decode/address';
 import { nativeAddonPath } from '../capture/native-addon';
@@ -156,6 +157,18 @@ export function setElements(json: string, family: 4 | 6): string[] {
   return ips;
 }
 
+const CAP_NET_ADMIN = 12;
+
+/** Whether this process has CAP_NET_ADMIN in its effective set (true when /proc cannot say). */
+function hasNetAdmin(): boolean {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return !m || ((BigInt(`0x${m[1]}`) >> BigInt(CAP_NET_ADMIN)) & 1n) === 1n;
+  } catch {
+    return true;
+  }
+}
+
 function assertAddress(op: 'add' | 'del', ip: string, family: 4 | 6): void {
   if (canonicalIp(ip) !== ip || (ip.includes(':') ? 6 : 4) !== family) {
     throw new RouteError(`nftables ${op} ${ip}: EINVAL (not a canonical IPv${family} address)`, 'EINVAL', 22, op, ip);
@@ -177,6 +190,10 @@ export function openNftablesBackend(options: OpenNftablesOptions = {}): Nftables
     const why = (e as Error).message.split('\n')[0];
     throw new RouteError(`the nftables backend needs ${addonPath}, built only where libnftables is installed ` +
       `(Debian: apt-get install libnftables-dev, then npm run build:native): ${why}`, 'EADDON', 0, 'load');
+  }
+  // Without it libnftables answers EPERM and also prints "(you must be root)" on stderr itself.
+  if (!hasNetAdmin()) {
+    throw new RouteError('the nftables backend needs CAP_NET_ADMIN, which this process does not have: run it as root', 'EPERM', 1, 'load');
   }
   try {
     addon.open();

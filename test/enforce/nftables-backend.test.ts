@@ -193,6 +193,15 @@ describe('nftables backend in a network namespace', { skip: skip ?? undefined, c
     assert.match(nft(['list', 'table', 'inet', 'synwatch']).stdout, /comment "my own rules"/, 'the conflicting table is left alone');
     nft(['delete', 'table', 'inet', 'synwatch']);
 
+    // Without CAP_NET_ADMIN: one line of ours, not libnftables' own "(you must be root)" on stderr too.
+    const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].some((f) => fs.existsSync(f));
+    const noCap = !setpriv ? null : ns.exec('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all',
+      process.execPath, path.join(REPO_ROOT, 'dist/synwatch.js'), 'blocks', '--backend', 'nftables', '--state-dir', '/nonexistent']);
+    if (setpriv) {
+      assert.equal(noCap!.status, 1);
+      assert.equal(noCap!.stderr, 'synwatch: the nftables backend needs CAP_NET_ADMIN, which this process does not have: run it as root\n');
+    }
+
     const missing = ops('nftables', [{ op: 'open' }], '/nonexistent/synwatch_nftables.node');
     assert.equal(missing[0].code, 'EADDON');
     assert.match(missing[0].message ?? '', /^the nftables backend needs \/nonexistent\/synwatch_nftables\.node, built only where libnftables is installed \(Debian: apt-get install libnftables-dev/);
