@@ -125,6 +125,21 @@ describe('live --backend nftables vs route: what reaches TCP after a block', { s
     }
   });
 
+  it('a restart after `nft flush ruleset` re-creates the table and restores the block from the ledger', async () => {
+    const attacker = lab.addr.attacker4[2];
+    assert.deepEqual(await elements(lab), [attacker], 'the block outlived the stop (no --unblock-on-exit)');
+    await lab.exec('server', 'nft', ['flush', 'ruleset']);
+    const live = await startLive(lab, { stateDir: stateDir('both'), extra: ['--backend', 'route,nftables'] });
+    try {
+      const restored = await live.waitForJson((o) => o.msg === 'decision' && o.action === 'block' && o.ip === attacker, 5000, 'the restored block');
+      assert.match(String(restored.detail), /restored from ledger/);
+      assert.deepEqual(await elements(lab), [attacker]);
+      assert.ok((await lab.routes('server')).some((r) => r.dst === attacker && r.protocol === '181'));
+    } finally {
+      await live.stop(5000);
+    }
+  });
+
   it('an unknown backend and a conflicting table are one-line errors before anything starts', async () => {
     const bad = await lab.synwatchOnce(['live', '-i', 'eth0', '--state-dir', stateDir('bad'), '--backend', 'xdp']);
     assert.equal(bad.code, 2);
