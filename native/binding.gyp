@@ -5,9 +5,13 @@
 #   synwatch_capture  live capture, sending and the interface list over the system libpcap
 #                     (src/capture.c); built only where libpcap's development files are
 #                     installed (have-pcap.sh), so the route addon never depends on them.
+#   synwatch_nftables synwatch's nftables table and block sets over the system libnftables
+#                     (src/nftables.c); built only where libnftables' development files are
+#                     installed (have-nftables.sh), likewise.
 {
   "variables": {
-    "have_pcap%": "<!(sh ./have-pcap.sh)"
+    "have_pcap%": "<!(sh ./have-pcap.sh)",
+    "have_nftables%": "<!(sh ./have-nftables.sh)"
   },
   "targets": [
     {
@@ -28,6 +32,18 @@
           "cflags": ["-Wall", "-Wextra", "-O2"],
           "cflags_c": ["-std=gnu11"],
           "libraries": ["-lpcap"]
+        }
+      ]
+    }],
+    ["have_nftables==1", {
+      "targets": [
+        {
+          "target_name": "synwatch_nftables",
+          "sources": ["src/nftables.c"],
+          "defines": ["NAPI_VERSION=8"],
+          "cflags": ["-Wall", "-Wextra", "-O2"],
+          "cflags_c": ["-std=gnu11"],
+          "libraries": ["-lnftables"]
         }
       ]
     }]

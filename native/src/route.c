@@ -53,6 +53,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "errno-name.h"
+
 #define SYNWATCH_RTPROT 181
 /* A dump message is at most one page-ish skb per recv; 64 KiB covers any kernel's batching. */
 #define RECV_BUF_SIZE (64 * 1024)
@@ -82,40 +84,6 @@ typedef struct {
 } route_ctx;
 
 /* ---------- errors ---------- */
-
-static const char *errno_name(int e) {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-  const char *n = strerrorname_np(e);
-  if (n) return n;
-#endif
-  switch (e) {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case ESRCH: return "ESRCH";
-    case EINTR: return "EINTR";
-    case EIO: return "EIO";
-    case EBADF: return "EBADF";
-    case EAGAIN: return "EAGAIN";
-    case ENOMEM: return "ENOMEM";
-    case EACCES: return "EACCES";
-    case EEXIST: return "EEXIST";
-    case ENODEV: return "ENODEV";
-    case EINVAL: return "EINVAL";
-    case ENFILE: return "ENFILE";
-    case EMFILE: return "EMFILE";
-    case ENOSPC: return "ENOSPC";
-    case ERANGE: return "ERANGE";
-    case EMSGSIZE: return "EMSGSIZE";
-    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
-    case EAFNOSUPPORT: return "EAFNOSUPPORT";
-    case ENOBUFS: return "ENOBUFS";
-    case ETIMEDOUT: return "ETIMEDOUT";
-    case ENETUNREACH: return "ENETUNREACH";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case EPROTO: return "EPROTO";
-    default: return "UNKNOWN";
-  }
-}
 
 /* Throw Error(message) with code/errno/syscall; `what` says which call and address. */
 static void throw_errno(napi_env env, int err, const char *what, const char *extack) {

@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from 'commander';
 import { AllowlistError } from '../enforce/allowlist';
 import { ConfigError } from '../enforce/config';
+import { RouteError } from '../enforce/routes';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -46,6 +47,15 @@ export async function usageAsync<T>(run: () => Promise<T>): Promise<T> {
 
 function asUsageError(e: unknown): unknown {
   return e instanceof ConfigError || e instanceof AllowlistError ? new UsageError(e.message) : e;
+}
+
+/** An option value a backend parser refused (RouteError EINVAL, naming the option) is a usage error. */
+export function usageOnRouteError<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw e instanceof RouteError && e.code === 'EINVAL' ? new UsageError(e.message) : e;
+  }
 }
 
 /** commander argument parsers that name the option in their message. */

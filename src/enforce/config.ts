@@ -9,6 +9,7 @@
  *     "maxActiveBlocks":       1000,           // integer >= 1
  *     "maxNewBlocksPerSecond": 50,             // number > 0 (token bucket, burst = one second's worth)
  *     "routeType":             "unreachable",  // "unreachable" | "prohibit" | "blackhole"
+ *     "backend":               "route",        // live: "route" | "nftables" | "route,nftables" (backends.ts)
  *     "threshold":             10,             // integer >= 1: half-open attempts from one source that flag it
  *     "interval":              1,              // seconds between polls (poll only, > 0)
  *     "stateDir":              "/var/lib/synwatch",
@@ -25,7 +26,8 @@ import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import type { RouteType } from './contract';
 import { parseCidr, type AllowSpec } from './allowlist';
-import { isRouteType, ROUTE_TYPES } from './routes';
+import { isRouteType, ROUTE_TYPES, RouteError } from './routes';
+import { DEFAULT_BACKEND, parseBackendSpec } from './backends';
 
 /**
  * Why these defaults:
@@ -56,6 +58,7 @@ export interface FileConfig {
   maxActiveBlocks?: number;
   maxNewBlocksPerSecond?: number;
   routeType?: RouteType;
+  backend?: string;
   threshold?: number;
   interval?: number;
   stateDir?: string;
@@ -69,6 +72,8 @@ export interface EnforceConfig {
   maxActiveBlocks: number;
   maxNewBlocksPerSecond: number;
   routeType: RouteType;
+  /** The block backends (backends.ts spec, validated): "route", "nftables" or "route,nftables". */
+  backend: string;
   /** Undefined when neither file nor flag set it: each command has its own default. */
   threshold?: number;
   interval?: number;
@@ -86,6 +91,7 @@ export interface CliEnforceOptions {
   maxActiveBlocks?: string | number;
   maxNewBlocksPerSecond?: string | number;
   routeType?: string;
+  backend?: string;
   threshold?: string | number;
   interval?: string | number;
   stateDir?: string;
@@ -112,12 +118,24 @@ const CHECKS: Readonly<Record<keyof FileConfig, Check>> = {
   maxActiveBlocks: positiveInteger,
   maxNewBlocksPerSecond: positiveNumber,
   routeType: (v) => (isRouteType(v) ? null : `one of ${ROUTE_TYPES.join(', ')}`),
+  backend: (v) => (typeof v === 'string' && !backendProblem(v, 'backend') ? null : 'route, nftables or route,nftables'),
   threshold: positiveInteger,
   interval: positiveNumber,
   stateDir: (v) => (typeof v === 'string' && v.length > 0 ? null : 'a non-empty path string'),
   dryRun: (v) => (typeof v === 'boolean' ? null : 'true or false'),
   user: (v) => (typeof v === 'string' && v.length > 0 && v.length < 256 ? null : 'a user name'),
 };
+
+/** What is wrong with a backend spec (parseBackendSpec's message), or null. */
+function backendProblem(v: string, what: string): string | null {
+  try {
+    parseBackendSpec(v, what);
+    return null;
+  } catch (e) {
+    if (e instanceof RouteError) return e.message;
+    throw e;
+  }
+}
 
 /** Validate a parsed config object; `source` names it in messages (e.g. the file path). */
 export function validateConfig(raw: unknown, source: string): FileConfig {
@@ -186,6 +204,9 @@ export function mergeConfig(file: FileConfig, cli: CliEnforceOptions): EnforceCo
       throw new ConfigError(`--allow ${JSON.stringify(a)} is not an IPv4/IPv6 address or CIDR`, 'allow', a);
     }
   }
+  const backend = cli.backend ?? file.backend ?? DEFAULT_BACKEND;
+  const badBackend = backendProblem(backend, '--backend');
+  if (badBackend) throw new ConfigError(badBackend, 'backend', backend);
   if (cli.stateDir !== undefined && cli.stateDir === '') throw new ConfigError('--state-dir must not be empty', 'stateDir', '');
   const user = cli.user ?? file.user;
   if (cli.user !== undefined && CHECKS.user(cli.user)) throw new ConfigError(`--user must be a user name, got ${JSON.stringify(cli.user)}`, 'user', cli.user);
@@ -197,6 +218,7 @@ export function mergeConfig(file: FileConfig, cli: CliEnforceOptions): EnforceCo
     maxNewBlocksPerSecond: cliNumber('--max-new-blocks-per-second', 'maxNewBlocksPerSecond', cli.maxNewBlocksPerSecond)
       ?? file.maxNewBlocksPerSecond ?? DEFAULT_CONFIG.maxNewBlocksPerSecond,
     routeType,
+    backend,
     threshold: cliNumber('--threshold', 'threshold', cli.threshold) ?? file.threshold,
     interval: cliNumber('--interval', 'interval', cli.interval) ?? file.interval,
     stateDir: cli.stateDir ?? file.stateDir ?? DEFAULT_CONFIG.stateDir,

@@ -6,6 +6,11 @@
  * RouteBackend. Every time here is the caller's clock in integer microseconds: packet time in
  * analyze and replay, a monotonic clock anchored to UTC in live mode. The policy never reads the
  * wall clock itself, so the same inputs give the same decisions.
+ *
+ * The policy drives a BlockBackend: "a set of blocked source addresses". Its implementations
+ * are the route backends (netlink.ts, iproute.ts, recording.ts: RouteBackend, host reject
+ * routes that never expire by themselves), the nftables backend (nftables.ts: set elements
+ * that the kernel expires after their timeout) and the two at once (backends.ts).
  */
 
 export type DecisionAction =
@@ -39,6 +44,54 @@ export interface HostRoute {
   ip: string;
   family: 4 | 6;
   type: RouteType;
+}
+
+/** What a backend lists: a route's type, or "drop" for an nftables set element. */
+export type BlockType = RouteType | 'drop';
+
+/** One blocked address as a backend lists it (only what synwatch installed). */
+export interface BlockedEntry {
+  ip: string;
+  family: 4 | 6;
+  type: BlockType;
+}
+
+/** A block as BlockBackend.heal() re-installs it. */
+export interface BlockToKeep {
+  ip: string;
+  family: 4 | 6;
+  type: RouteType;
+  keepUs: number;
+}
+
+/**
+ * A set of blocked source addresses, optionally with a kernel-side expiry. Synchronous, as
+ * RouteBackend below. Every failure is a RouteError (routes.ts).
+ */
+export interface BlockBackend {
+  readonly name: string;
+  /** What a block does, for decision details, when not the route type (nftables: "drop"). */
+  readonly blockAction?: string;
+  /**
+   * Block `ip`; an existing block counts as success. `keepUs`: how long the kernel may keep the
+   * entry if nobody removes it (nftables' element timeout, so blocks end even if synwatch dies);
+   * the policy removes it at its own expiry, never later than that. Routes ignore it.
+   */
+  add(ip: string, family: 4 | 6, type: RouteType, keepUs?: number): void;
+  /** Push the kernel-side expiry out to `keepUs` from now (absent: entries do not expire). */
+  renew?(ip: string, family: 4 | 6, type: RouteType, keepUs: number): void;
+  /** Remove a block synwatch installed; a missing one counts as success. */
+  del(ip: string, family: 4 | 6, type: BlockType): void;
+  /** Only what synwatch installed, sorted by address. */
+  list(): BlockedEntry[];
+  /** Create what the backend needs in the kernel (nftables: the table), idempotently; at start. */
+  prepare?(): void;
+  /**
+   * Called about once a second while live runs: when the kernel side was removed behind
+   * synwatch's back (`nft flush ruleset`), re-create it and re-install `blocks()`. Returns how
+   * many blocks were re-installed, or null when nothing was missing.
+   */
+  heal?(blocks: () => BlockToKeep[]): number | null;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * What synwatch has blocked right now, seen from both sides: the kernel's routes carrying
- * synwatch's marker and the ledger in the state dir. Used by `synwatch blocks` and `unblock`,
+ * synwatch's marker (or the elements of synwatch's nftables sets: whatever the backend lists)
+ * and the ledger in the state dir. Used by `synwatch blocks` and `unblock`,
  * which run beside (or without) the daemon.
  *
  * Contract: one row per address, sorted by address. state:
@@ -10,7 +11,7 @@
  *   "missing" - in the ledger, no route (removed by hand; re-installed at the next start).
  * Routes without synwatch's marker never appear: backends list only their own.
  */
-import type { RouteBackend, RouteType } from './contract';
+import type { BlockBackend, BlockType } from './contract';
 import { readLedger } from './ledger';
 import { compareIp } from './routes';
 
@@ -19,7 +20,7 @@ export type BlockState = 'active' | 'expired' | 'orphan' | 'missing';
 export interface BlockRow {
   ip: string;
   family: 4 | 6;
-  type: RouteType;
+  type: BlockType;
   state: BlockState;
   reason?: string;
   sinceUs?: number;
@@ -32,7 +33,7 @@ export interface Inventory {
   warnings: string[];
 }
 
-export function inventory(backend: RouteBackend, stateDir: string, nowUs: number): Inventory {
+export function inventory(backend: BlockBackend, stateDir: string, nowUs: number): Inventory {
   const routes = backend.list();
   const ledger = readLedger(stateDir);
   const inLedger = new Map(ledger.blocks.map((b) => [b.ip, b]));

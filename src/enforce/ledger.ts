@@ -21,7 +21,7 @@
 import { isoUs } from '../report/time';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { HostRoute, RouteBackend, RouteType } from './contract';
+import type { BlockBackend, BlockedEntry, BlockType, RouteType } from './contract';
 import { canonicalIp } from '../decode/address';
 import { compareIp, isRouteType, RouteError } from './routes';
 
@@ -166,8 +166,8 @@ export interface ReconcileReport {
   restored: ActiveBlock[];
   /** Expired while synwatch was not running; routes removed. */
   expired: ActiveBlock[];
-  /** Routes carrying synwatch's marker that the ledger does not know; removed. */
-  orphans: HostRoute[];
+  /** Entries carrying synwatch's marker that the ledger does not know; removed. */
+  orphans: BlockedEntry[];
   errors: ReconcileError[];
   warnings: string[];
 }
@@ -246,7 +246,8 @@ export class Ledger {
       expiresUs: b.expiresUs, expires: isoUs(b.expiresUs) });
   }
 
-  recordUnblock(b: Pick<ActiveBlock, 'ip' | 'family' | 'type'>, reason: string, atUs: number): void {
+  /** `type` is informational (replay ignores it): an nftables element lists as "drop". */
+  recordUnblock(b: Pick<ActiveBlock, 'ip' | 'family'> & { type: BlockType }, reason: string, atUs: number): void {
     this.append({ v: 1, op: 'unblock', ip: b.ip, family: b.family, type: b.type, atUs, at: isoUs(atUs), reason });
   }
 
@@ -263,16 +264,17 @@ export class Ledger {
   /**
    * Make the kernel match the ledger: re-install unexpired blocks, delete expired ones and
    * orphans (our marker, unknown to the ledger), then compact. Backend errors are collected in
-   * the report, never thrown; file errors throw LedgerError.
+   * the report, never thrown; file errors throw LedgerError. `keepUs` gives a re-installed
+   * block's kernel-side lifetime (BlockBackend.add; default: until its expiry).
    */
-  reconcile(nowUs: number, backend: RouteBackend): ReconcileReport {
+  reconcile(nowUs: number, backend: BlockBackend, keepUs = (b: ActiveBlock) => b.expiresUs - nowUs): ReconcileReport {
     const replay = this.read();
     const report: ReconcileReport = { restored: [], expired: [], orphans: [], errors: [], warnings: replay.warnings };
     const failed = (ip: string, op: ReconcileError['op'], e: unknown) => {
       const err = RouteError.from(e, op, ip);
       report.errors.push({ ip, op, code: err.code, message: err.message });
     };
-    let installed: HostRoute[] = [];
+    let installed: BlockedEntry[] = [];
     try {
       installed = backend.list();
     } catch (e) {
@@ -290,7 +292,7 @@ export class Ledger {
         }
       } else {
         try {
-          backend.add(b.ip, b.family, b.type);
+          backend.add(b.ip, b.family, b.type, keepUs(b));
           report.restored.push(b);
         } catch (e) {
           failed(b.ip, 'add', e);

@@ -42,7 +42,7 @@
  * - The ledger is the caller's to open and close; in dry-run it is never written.
  */
 import type { ActivityEvent, FlagEvent } from '../detect/events';
-import type { Decision, DecisionSink, RouteBackend, RouteType } from './contract';
+import type { BlockBackend, Decision, DecisionSink, RouteType } from './contract';
 import { canonicalIp } from '../decode/address';
 import type { Allowlist } from './allowlist';
 import type { ActiveBlock, Ledger, ReconcileReport } from './ledger';
@@ -139,7 +139,7 @@ export class BlockPolicy {
 
   constructor(
     private readonly options: BlockPolicyOptions,
-    private readonly backend: RouteBackend,
+    private readonly backend: BlockBackend,
     private readonly ledger: Ledger | null | undefined,
     private readonly sink: DecisionSink,
   ) {
@@ -200,6 +200,13 @@ export class BlockPolicy {
     block.expiresUs = expiresUs;
     if (expiresUs - block.reportedExpiresUs < this.renewStepUs) return;
     block.reportedExpiresUs = expiresUs;
+    if (this.backend.renew && !this.options.dryRun) {
+      try {
+        this.backend.renew(block.ip, block.family, block.type, this.keepUs(expiresUs, ev.tsUs));
+      } catch (e) {
+        this.failure('backend-error', block.ip, ev.tsUs, RouteError.from(e, 'add', block.ip));
+      }
+    }
     this.writeLedger(block.ip, ev.tsUs, (l) => l.recordRenew(block, ev.tsUs));
     this.emit({ action: 'renew', ip: block.ip, tsUs: ev.tsUs, reason: block.reason, expiresUs });
   }
@@ -235,6 +242,16 @@ export class BlockPolicy {
     return this.sorted().map(({ reportedExpiresUs: _, ...b }) => b);
   }
 
+  /**
+   * How long a backend whose entries expire by themselves (nftables) must keep a block that
+   * expires at `expiresUs`: its expiry plus one renewal step, because the policy moves a block's
+   * expiry with every activity but tells the backend only when it reports a renewal (at most
+   * one step apart). The policy removes the block at its own expiry, before the kernel would.
+   */
+  keepUs(expiresUs: number, nowUs: number): number {
+    return expiresUs - nowUs + this.renewStepUs;
+  }
+
   /** How many blocks are active (active().length without sorting and copying them). */
   get activeCount(): number {
     return this.blocks.size;
@@ -267,7 +284,8 @@ export class BlockPolicy {
       this.emit({ action: 'unblock', ip: b.ip, tsUs: nowUs, reason: 'ttl-expired', detail: 'expired while synwatch was not running' });
     }
     for (const r of report.orphans) {
-      this.emit({ action: 'unblock', ip: r.ip, tsUs: nowUs, reason: 'orphan', detail: `${r.type} route with synwatch's marker, unknown to the ledger` });
+      const what = r.type === 'drop' ? "element of synwatch's nftables set" : `${r.type} route with synwatch's marker`;
+      this.emit({ action: 'unblock', ip: r.ip, tsUs: nowUs, reason: 'orphan', detail: `${what}, unknown to the ledger` });
     }
     for (const e of report.errors) {
       this.emit({ action: 'alert', ip: e.ip, tsUs: nowUs, reason: 'backend-error', detail: `${e.code}: ${e.message}` });
@@ -302,7 +320,7 @@ export class BlockPolicy {
     const type = this.options.routeType;
     if (!this.options.dryRun) {
       try {
-        this.backend.add(ip, family, type);
+        this.backend.add(ip, family, type, this.keepUs(nowUs + this.ttlUs, nowUs));
       } catch (e) {
         this.failure('backend-error', ip, nowUs, RouteError.from(e, 'add', ip));
         return;
@@ -315,7 +333,7 @@ export class BlockPolicy {
     const counts = `halfOpen=${ev.halfOpen} attempts=${ev.attempts} completed=${ev.completed} incomplete=${ev.incomplete} ports=${ev.distinctPorts}`;
     this.emit({
       action: 'block', ip, tsUs: nowUs, reason: ev.reason, expiresUs,
-      detail: `${type} via ${this.options.dryRun ? 'dry-run' : this.backend.name}; ${counts}${note}`,
+      detail: `${this.options.dryRun ? type : this.backend.blockAction ?? type} via ${this.options.dryRun ? 'dry-run' : this.backend.name}; ${counts}${note}`,
     });
   }
 

@@ -17,7 +17,7 @@
 import { Alert } from '../detect/alerts';
 import { DetectorSink } from '../detect/detector';
 import { ActivityEvent, FlagEvent } from '../detect/events';
-import { Decision, RouteBackend } from './contract';
+import { BlockBackend, Decision } from './contract';
 import { buildDefaultAllowlist, HostFacts } from './allowlist';
 import { EnforceConfig, resolveConfig, CliEnforceOptions } from './config';
 import { BlockPolicy } from './policy';
@@ -42,7 +42,7 @@ export class EnforcementSession implements DetectorSink {
 
   constructor(
     readonly config: EnforceConfig,
-    backend: RouteBackend,
+    backend: BlockBackend,
     ledger: Ledger | null,
     facts: HostFacts,
     private readonly hooks: SessionHooks = {},

@@ -22,7 +22,7 @@
  */
 import * as fs from 'node:fs';
 import { nativeAddonPath } from '../capture/native-addon';
-import type { HostRoute, RouteBackend, RouteType } from '../enforce/contract';
+import type { BlockBackend, BlockedEntry, BlockToKeep, BlockType, RouteType } from '../enforce/contract';
 
 /** The user synwatch becomes when --user is not given and this user exists. */
 export const DEFAULT_RUN_USER = 'synwatch';
@@ -152,22 +152,39 @@ export class PrivilegeDrop {
     }
   }
 
-  guardBackend(backend: RouteBackend): RouteBackend {
+  guardBackend(backend: BlockBackend): BlockBackend {
     return new NetAdminBackend(backend, this);
   }
 }
 
-/** A RouteBackend whose changes run with CAP_NET_ADMIN raised (list needs no capability). */
-class NetAdminBackend implements RouteBackend {
-  constructor(private readonly inner: RouteBackend, private readonly privilege: PrivilegeDrop) {}
-  get name(): string { return this.inner.name; }
-  add(ip: string, family: 4 | 6, type: RouteType): void {
-    this.privilege.withNetAdmin(() => this.inner.add(ip, family, type));
+/**
+ * A BlockBackend whose every kernel call runs with CAP_NET_ADMIN raised: rtnetlink changes, and
+ * every nfnetlink message (nftables checks the sender even to list a set). A route dump needs no
+ * capability, but one rule for all calls keeps the wrapper obviously complete.
+ */
+class NetAdminBackend implements BlockBackend {
+  readonly renew?: (ip: string, family: 4 | 6, type: RouteType, keepUs: number) => void;
+  readonly prepare?: () => void;
+  readonly heal?: (blocks: () => BlockToKeep[]) => number | null;
+
+  constructor(private readonly inner: BlockBackend, private readonly privilege: PrivilegeDrop) {
+    // Optional methods stay absent when the inner backend lacks them (the policy checks for them).
+    const renew = inner.renew, prepare = inner.prepare, heal = inner.heal;
+    if (renew) this.renew = (ip, family, type, keepUs) => privilege.withNetAdmin(() => renew.call(inner, ip, family, type, keepUs));
+    if (prepare) this.prepare = () => privilege.withNetAdmin(() => prepare.call(inner));
+    if (heal) this.heal = (blocks) => privilege.withNetAdmin(() => heal.call(inner, blocks));
   }
-  del(ip: string, family: 4 | 6, type: RouteType): void {
+  get name(): string { return this.inner.name; }
+  get blockAction(): string | undefined { return this.inner.blockAction; }
+  add(ip: string, family: 4 | 6, type: RouteType, keepUs?: number): void {
+    this.privilege.withNetAdmin(() => this.inner.add(ip, family, type, keepUs));
+  }
+  del(ip: string, family: 4 | 6, type: BlockType): void {
     this.privilege.withNetAdmin(() => this.inner.del(ip, family, type));
   }
-  list(): HostRoute[] { return this.inner.list(); }
+  list(): BlockedEntry[] {
+    return this.privilege.withNetAdmin(() => this.inner.list());
+  }
 }
 
 /** One thread's ids and capability sets, from /proc/self/task/<tid>/status. */

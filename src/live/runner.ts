@@ -15,6 +15,8 @@
  *     oldest record over the interval (null when nothing arrived);
  *   {"msg":"capture drops", ...} (warn) at most every DROP_WARN_INTERVAL_MS while the kernel or
  *     the interface drops packets: how many since the last such line, and the totals;
+ *   {"msg":"nftables table re-created", restored} (warn) when the backend's kernel side vanished
+ *     (`nft flush ruleset`) and was put back with the active blocks (checked every HEAL_MS);
  *   {"msg":"reloaded"} after SIGHUP (allowlist, TTL, caps and route type apply at once; blocks
  *     the new allowlist covers are lifted, deferred sources keep their place; dryRun, stateDir,
  *     threshold and user need a restart; the config file is read as the --user),
@@ -52,7 +54,7 @@ import { LINK_TYPES } from '../decode/frame';
 import { Pipeline, PipelineOptions } from '../pipeline';
 import { EnforcementSession, SessionHooks } from '../enforce/session';
 import { EnforceConfig } from '../enforce/config';
-import { RouteBackend, Decision, HostRoute, RouteType } from '../enforce/contract';
+import { BlockBackend, BlockedEntry, BlockToKeep, BlockType, Decision, RouteType } from '../enforce/contract';
 import { Ledger } from '../enforce/ledger';
 import { HostFacts } from '../enforce/allowlist';
 import { Alert } from '../detect/alerts';
@@ -71,6 +73,8 @@ import type { DropReport } from './privilege';
 import { LiveNotifier, Notifications, NotifyContext } from '../observe/live-notifier';
 
 const TICK_MS = 100;
+/** How often a backend whose kernel side can be flushed away (nftables) is checked. */
+const HEAL_MS = 1000;
 /** Only Ethernet frames carry VLAN tags; libpcap refuses `vlan` on other links. */
 const LINKTYPE_ETHERNET = 1;
 /** At most one "capture drops" warning per this long. */
@@ -84,19 +88,25 @@ const NOTIFY_STOP_GRACE_MS = 5_000;
 
 /** Remembers when the backend last confirmed a route change: the decision log's routeTime is
  *  that moment, not after the ledger's fsync that follows it. */
-class TimedBackend implements RouteBackend {
+class TimedBackend implements BlockBackend {
   lastDoneUs = 0;
-  constructor(private readonly inner: RouteBackend, private readonly clock: LiveClock) {}
+  readonly renew?: BlockBackend['renew'];
+  constructor(private readonly inner: BlockBackend, private readonly clock: LiveClock) {
+    if (inner.renew) this.renew = (ip, family, type, keepUs) => inner.renew!(ip, family, type, keepUs);
+  }
   get name(): string { return this.inner.name; }
-  add(ip: string, family: 4 | 6, type: RouteType): void {
-    this.inner.add(ip, family, type);
+  get blockAction(): string | undefined { return this.inner.blockAction; }
+  add(ip: string, family: 4 | 6, type: RouteType, keepUs?: number): void {
+    this.inner.add(ip, family, type, keepUs);
     this.lastDoneUs = this.clock.nowUs();
   }
-  del(ip: string, family: 4 | 6, type: RouteType): void {
+  del(ip: string, family: 4 | 6, type: BlockType): void {
     this.inner.del(ip, family, type);
     this.lastDoneUs = this.clock.nowUs();
   }
-  list(): HostRoute[] { return this.inner.list(); }
+  list(): BlockedEntry[] { return this.inner.list(); }
+  prepare(): void { this.inner.prepare?.(); }
+  heal(blocks: () => BlockToKeep[]): number | null { return this.inner.heal?.(blocks) ?? null; }
 }
 
 export interface LiveRunOptions {
@@ -111,7 +121,7 @@ export interface LiveRunOptions {
   write?: { path: string; maxFileBytes?: number; keepFiles?: number };
   pipeline: PipelineOptions;
   config: EnforceConfig;
-  backend: RouteBackend;
+  backend: BlockBackend;
   hostFacts: HostFacts;
   statusIntervalMs: number;
   unblockOnExit: boolean;
@@ -215,7 +225,9 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     ledger = o.config.dryRun ? null : Ledger.open(o.config.stateDir, { warn: (m) => log.warn(m) });
     session = newSession(o.config);
     if (ledger) {
-      const report = ledger.reconcile(clock.nowUs(), backend);
+      backend.prepare(); // after the capture opened: a mistyped interface creates no table
+      const now = clock.nowUs();
+      const report = ledger.reconcile(now, backend, (b) => session.policy.keepUs(b.expiresUs, now));
       for (const w of report.warnings) log.warn(w);
       session.policy.restore(report, clock.nowUs());
     }
@@ -257,10 +269,18 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   }, 'capturing');
 
   const drops = new DropWarnings(log);
+  const healer = ledger && o.backend.heal ? new Healer(backend, log) : null;
+  let lastHealUs = clock.nowUs();
   const tick = () => {
     capture.drain();
     pipeline.tick(clock.nowUs());
     drops.check(capture.stats(), writer, clock.nowUs());
+    const now = clock.nowUs();
+    if (healer && now - lastHealUs >= HEAL_MS * 1000) {
+      lastHealUs = now;
+      const policy = sink.session.policy;
+      healer.check(now, () => policy.active().map((b) => ({ ip: b.ip, family: b.family, type: b.type, keepUs: policy.keepUs(b.expiresUs, now) })));
+    }
   };
   const ticker = setInterval(tick, TICK_MS);
   let lastCaptured = 0;
@@ -318,8 +338,9 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
       try {
         const config = o.reloadConfig();
         // The capture, the detector, the ledger and the backend are built once, at start.
-        // stateDir and user would need privilege again (a new directory, the old ids): refused.
-        const fixed = (['dryRun', 'stateDir', 'threshold', 'user'] as const).filter((k) => config[k] !== running[k]);
+        // stateDir and user would need privilege again (a new directory, the old ids), and the
+        // backend is opened once, before the drop: refused.
+        const fixed = (['dryRun', 'stateDir', 'threshold', 'user', 'backend'] as const).filter((k) => config[k] !== running[k]);
         if (fixed.length > 0) {
           log.error({ keys: fixed }, `reload failed: a change of ${fixed.join(', ')} needs a restart; keeping the running configuration`);
           return;
@@ -362,6 +383,23 @@ function counters(p: Pipeline, c: CaptureStats, w: CaptureWriter | null): Record
     attempts: t.attempts, completed: t.completed, flagged: p.detector.flagged.length, anomalies,
     evictions: { sources: p.tracker.sources.table.evictions, attempts: p.tracker.attemptEvictions, targets: p.tracker.targets.table.evictions },
   };
+}
+
+/** Puts the backend's kernel side back when it vanished; failures logged at most every DROP_WARN_INTERVAL_MS. */
+class Healer {
+  private lastErrorUs = -Infinity;
+  constructor(private readonly backend: BlockBackend, private readonly log: Logger) {}
+
+  check(nowUs: number, blocks: () => BlockToKeep[]): void {
+    try {
+      const restored = this.backend.heal?.(blocks) ?? null;
+      if (restored !== null) this.log.warn({ backend: this.backend.name, restored }, 'nftables table re-created');
+    } catch (e) {
+      if (nowUs - this.lastErrorUs < DROP_WARN_INTERVAL_MS * 1000) return;
+      this.lastErrorUs = nowUs;
+      this.log.error({ backend: this.backend.name, err: (e as Error).message }, 'backend check failed; blocks may be missing from the kernel');
+    }
+  }
 }
 
 /** Rate-limited warnings while packets are being dropped (never silent, never a flood of lines). */

@@ -116,20 +116,24 @@ describe('live start-up errors: one line, no stack trace', { skip, concurrency: 
     assertOneLineError(r, 1, /^synwatch: .*CAP_NET_RAW/);
   });
 
-  it('built where libpcap was missing: exits 1 saying live capture is unavailable and why',
+  it('built where libpcap and libnftables were missing: exits 1 saying live capture (or the nftables backend) is unavailable and why',
     { skip: nodeGypScript() ? false : "npm's node-gyp not found" }, async () => {
       // What a machine without libpcap-dev builds: native/ copied and built with the switch on.
       const native = path.join(lab.dir, 'native-without-pcap');
       fs.mkdirSync(native);
-      for (const f of ['binding.gyp', 'have-pcap.sh', 'src']) fs.cpSync(path.join(REPO_ROOT, 'native', f), path.join(native, f), { recursive: true });
+      for (const f of ['binding.gyp', 'have-pcap.sh', 'have-nftables.sh', 'src']) fs.cpSync(path.join(REPO_ROOT, 'native', f), path.join(native, f), { recursive: true });
       const built = spawnSync(process.execPath, [nodeGypScript()!, 'rebuild', '-C', native, ...nodedirArgs()], {
-        encoding: 'utf8', timeout: 180_000, env: { ...process.env, SYNWATCH_WITHOUT_PCAP: '1' },
+        encoding: 'utf8', timeout: 180_000, env: { ...process.env, SYNWATCH_WITHOUT_PCAP: '1', SYNWATCH_WITHOUT_NFTABLES: '1' },
       });
       assert.equal(built.status, 0, `node-gyp rebuild: ${built.stderr.slice(-2000)}`);
       const release = path.join(native, 'build/Release');
       assert.deepEqual(fs.readdirSync(release).filter((f) => f.endsWith('.node')), ['synwatch_route.node'], 'only the route addon was built');
       const r = await synwatchOnce(['live', '-i', lab.serverIface, '--dry-run'], ['env', `SYNWATCH_NATIVE_DIR=${release}`]);
       assertOneLineError(r, 1, /^synwatch: live capture unavailable: .*libpcap was missing at build time/);
+      const nft = await synwatchOnce(['live', '-i', lab.serverIface, '--backend', 'nftables', '--state-dir', path.join(lab.dir, 'no-nft')],
+        ['env', `SYNWATCH_NATIVE_DIR=${release}`]);
+      assertOneLineError(nft, 1, /^synwatch: the nftables backend needs .*synwatch_nftables\.node, built only where libnftables is installed/);
+      assert.ok(!fs.existsSync(path.join(lab.dir, 'no-nft')), 'state written before the backend was refused');
     });
 
   it('--snaplen 10 exits 2 naming the option', async () => {

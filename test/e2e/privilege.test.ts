@@ -7,7 +7,7 @@
  * socket opened as root fails once the sender holds no CAP_NET_ADMIN, and works with it raised.
  *
  * The enforcement part runs once per backend in BACKENDS: each says how to start live for it and
- * how to see a block in the kernel. The nftables backend (#12) joins the list when it merges.
+ * how to see a block in the kernel (a route; an element of synwatch's nftables set).
  * Floods are bounded (hping3 -c, `timeout`); labs and namespaces are removed in after/finally.
  */
 import { after, before, describe, it } from 'node:test';
@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Lab, LabProcess, labUnavailableReason, pollUntil, SYNWATCH_MAIN } from './lab';
-import { decisions, decisionSummary, liveUnavailableReason, synwatchRoutes, waitForNoRoute, waitForRoute } from './synwatch';
+import { decisions, decisionSummary, liveUnavailableReason, nftElements, synwatchRoutes, waitForNoRoute, waitForRoute } from './synwatch';
 import { netnsUnavailable, TestNetns } from '../enforce/netns';
 import { DEFAULT_RUN_USER, parseStatus } from '../../src/live/privilege';
 import { spawnSync } from 'node:child_process';
@@ -46,6 +46,13 @@ const BACKENDS: BlockBackend[] = [
     waitForBlock: (lab, ip) => waitForRoute(lab, ip, ROUTE_WAIT_MS),
     waitForNoBlock: (lab, ip, timeoutMs) => waitForNoRoute(lab, ip, timeoutMs),
     leftovers: async (lab) => (await synwatchRoutes(lab)).map((r) => r.dst),
+  },
+  {
+    name: 'nftables',
+    extra: ['--backend', 'nftables'],
+    waitForBlock: (lab, ip) => pollUntil(async () => (await nftElements(lab)).includes(ip), ROUTE_WAIT_MS, `${ip} in the nftables set`, 50),
+    waitForNoBlock: (lab, ip, timeoutMs) => pollUntil(async () => !(await nftElements(lab)).includes(ip), timeoutMs, `${ip} out of the nftables set`, 50),
+    leftovers: (lab) => nftElements(lab),
   },
 ];
 
@@ -171,7 +178,7 @@ for (const backend of BACKENDS) {
       const attacker = lab.addr.attacker4[1];
       await lab.hping3Flood({ from: attacker, to: lab.addr.server4, count: 150, intervalUs: 1000 });
       await backend.waitForBlock(lab, attacker);
-      const r = await lab.synwatchOnce(['unblock', '--all', '--state-dir', stateDir]);
+      const r = await lab.synwatchOnce(['unblock', '--all', '--state-dir', stateDir, ...backend.extra]); // the live's --backend
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`unblocked ${attacker.replace(/\./g, '\\.')}`));
       assert.deepEqual(await backend.leftovers(lab), []);

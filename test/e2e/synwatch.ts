@@ -107,3 +107,12 @@ export function waitForNoRoute(lab: Lab, ip: string, timeoutMs: number): Promise
 export function decisionSummary(p: LabProcess): string {
   return decisions(p).map((d) => `${String(d.action)} ${String(d.ip)} ${String(d.reason)}`).join('; ') || '(no decisions)';
 }
+
+/** The addresses in synwatch's nftables set for IPv4 in the lab's server namespace ([] without the table). */
+export async function nftElements(lab: Lab): Promise<string[]> {
+  const r = await lab.exec('server', 'nft', ['-j', 'list', 'set', 'inet', 'synwatch', 'blocked4'], { allowFail: true });
+  if (r.code !== 0) return [];
+  const out: string[] = [];
+  for (const item of JSON.parse(r.stdout).nftables) for (const e of item.set?.elem ?? []) out.push(typeof e === 'string' ? e : e.elem.val);
+  return out;
+}

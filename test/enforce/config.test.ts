@@ -10,11 +10,12 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { addEnforceOptions, ConfigError, DEFAULT_CONFIG, loadConfigFile, mergeConfig, validateConfig } from '../../src/enforce/config';
 import { openRouteBackend } from '../../src/enforce/netlink';
+import { parseBackendSpec } from '../../src/enforce/backends';
 import { RecordingBackend } from '../../src/enforce/recording';
 
 test('defaults apply when neither file nor flags say otherwise', () => {
   assert.deepEqual(mergeConfig({}, {}), {
-    allow: [], blockTtl: 600, maxActiveBlocks: 1000, maxNewBlocksPerSecond: 50, routeType: 'unreachable',
+    allow: [], blockTtl: 600, maxActiveBlocks: 1000, maxNewBlocksPerSecond: 50, routeType: 'unreachable', backend: 'route',
     threshold: undefined, interval: undefined, stateDir: '/var/lib/synwatch', dryRun: false,
   });
   assert.equal(DEFAULT_CONFIG.routeType, 'unreachable');
@@ -96,4 +97,27 @@ test('RecordingBackend records calls, simulates the table, touches nothing', () 
   b.del('198.51.100.1', 4, 'unreachable');
   assert.equal(b.calls.length, 5);
   assert.deepEqual(b.list(), [{ ip: '203.0.113.5', family: 4, type: 'unreachable' }]);
+});
+
+test('backend: route by default, nftables or both from the file or --backend (the flag wins); anything else names the value', () => {
+  assert.equal(mergeConfig({}, {}).backend, 'route');
+  assert.equal(mergeConfig(validateConfig({ backend: 'nftables' }, 'f.json'), {}).backend, 'nftables');
+  assert.equal(mergeConfig(validateConfig({ backend: 'nftables' }, 'f.json'), { backend: 'route,nftables' }).backend, 'route,nftables');
+  assert.throws(() => validateConfig({ backend: 'iptables' }, 'f.json'),
+    { name: 'ConfigError', message: 'f.json: "backend" must be route, nftables or route,nftables, got "iptables"' });
+  assert.throws(() => mergeConfig({}, { backend: 'bogus' }), {
+    name: 'ConfigError',
+    message: '--backend must be route, nftables or route,nftables (route may be spelt auto, netlink or iproute), got "bogus"',
+  });
+});
+
+test('parseBackendSpec: each backend at most once, in any order, route in any of its spellings', () => {
+  assert.deepEqual(parseBackendSpec('route'), { route: 'auto', nftables: false });
+  assert.deepEqual(parseBackendSpec('nftables'), { route: null, nftables: true });
+  assert.deepEqual(parseBackendSpec('nftables,route'), { route: 'auto', nftables: true });
+  assert.deepEqual(parseBackendSpec('netlink,nftables'), { route: 'netlink', nftables: true });
+  assert.deepEqual(parseBackendSpec('iproute'), { route: 'iproute', nftables: false });
+  for (const bad of ['', 'route,route', 'nftables,nftables', 'netlink,iproute', 'route,', 'xdp', 'nft']) {
+    assert.throws(() => parseBackendSpec(bad), { name: 'RouteError', code: 'EINVAL' }, bad);
+  }
 });

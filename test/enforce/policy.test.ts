@@ -318,3 +318,25 @@ test('a block lifted by a reloaded allowlist whose delete fails is retried DELET
   assert.deepEqual(summary(decisions), ['alert 203.0.113.5 backend-error', 'unblock 203.0.113.5 ttl-expired']);
   assert.deepEqual(backend.list(), []);
 });
+
+test('a backend whose entries expire (nftables) gets ttl + one renew step at block, and at each reported renewal', () => {
+  const calls: string[] = [];
+  const expiring = {
+    name: 'expiring', blockAction: 'drop',
+    add: (ip: string, _f: 4 | 6, _t: string, keepUs?: number) => { calls.push(`add ${ip} ${keepUs}`); },
+    renew: (ip: string, _f: 4 | 6, _t: string, keepUs: number) => { calls.push(`renew ${ip} ${keepUs}`); },
+    del: (ip: string) => { calls.push(`del ${ip}`); },
+    list: () => [],
+  };
+  const decisions: Decision[] = [];
+  const policy = new BlockPolicy({ ttlSeconds: 600, maxActiveBlocks: 10, maxNewBlocksPerSecond: 50, routeType: 'unreachable', dryRun: false,
+    allowlist: new Allowlist([]) }, expiring, null, (d) => decisions.push(d));
+  policy.onFlag(flag('203.0.113.5', T0));
+  policy.onActivity({ ip: '203.0.113.5', family: 4, tsUs: T0 + 30 * S }); // moved 30 s < 60 s step: no renewal
+  policy.onActivity({ ip: '203.0.113.5', family: 4, tsUs: T0 + 61 * S });
+  // The kernel keeps each block one step (60 s) past the policy's expiry, which moves between renewals by less than that.
+  assert.deepEqual(calls, [`add 203.0.113.5 ${660 * S}`, `renew 203.0.113.5 ${660 * S}`]);
+  assert.match(decisions[0].detail ?? '', /^drop via expiring;/);
+  policy.tick(T0 + 661 * S);
+  assert.deepEqual(calls.at(-1), 'del 203.0.113.5');
+});

@@ -3,14 +3,17 @@
  *
  * Contract: prints a table (IP, TYPE, SINCE, EXPIRES, STATE) or, with --json, a JSON array of
  * inventory rows (src/enforce/inventory.ts) with ISO times added, on stdout. Only routes carrying
- * synwatch's marker (rtm_protocol 181) are listed. Failures throw (src/cli/errors.ts prints one
+ * synwatch's marker (rtm_protocol 181) are listed, or with --backend nftables the elements of
+ * synwatch's sets (type "drop"; the table is never created here). Failures throw (src/cli/errors.ts prints one
  * line; exit 1).
  */
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG } from '../../enforce/config';
 import { inventory, type BlockRow } from '../../enforce/inventory';
 import { isoUs } from '../../report/time';
-import { backendChoice, openRouteBackend, warnOnStderr } from '../../enforce/netlink';
+import { warnOnStderr } from '../../enforce/netlink';
+import { DEFAULT_BACKEND, openBlockBackend, parseBackendSpec } from '../../enforce/backends';
+import { usageOnRouteError } from '../errors';
 
 interface BlocksOptions {
   stateDir: string;
@@ -41,9 +44,9 @@ export function register(program: Command): void {
     .description("list synwatch's blocks (routes with synwatch's marker, joined with the ledger)")
     .option('--state-dir <dir>', 'where the block ledger lives', DEFAULT_CONFIG.stateDir)
     .option('--json', 'print JSON instead of a table')
-    .option('--backend <backend>', 'auto | netlink | iproute', 'auto')
+    .option('--backend <backend>', 'route | nftables | route,nftables (route may be spelt auto, netlink or iproute)', DEFAULT_BACKEND)
     .action((opts: BlocksOptions) => {
-      const backend = openRouteBackend({ prefer: backendChoice(opts.backend), warn: warnOnStderr });
+      const backend = openBlockBackend(usageOnRouteError(() => parseBackendSpec(opts.backend)), { warn: warnOnStderr });
       const inv = inventory(backend, opts.stateDir, Date.now() * 1000);
       for (const w of inv.warnings) warnOnStderr(w);
       process.stdout.write(opts.json ? `${JSON.stringify(inv.rows.map(toJson), null, 2)}\n` : formatBlocksTable(inv.rows));

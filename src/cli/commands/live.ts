@@ -2,20 +2,23 @@
  * `synwatch live -i IFACE`: capture, detect and block in real time (src/live/runner.ts has the
  * log-line contract). Start-up failures are one line on stderr and exit 1: not root or missing
  * CAP_NET_RAW / CAP_NET_ADMIN, unknown interface, libpcap missing, invalid BPF filter, state
- * directory not writable, a --user that does not exist or cannot be dropped to. Bad options exit 2.
- * Privileges: the route backend (its rtnetlink socket) is opened here, the rest of set-up in
- * runLive, which then drops to the --user (src/live/privilege.ts) before the first packet.
+ * directory not writable, a --user that does not exist or cannot be dropped to, the nftables
+ * backend asked for without its addon (libnftables) or with someone else's `table inet synwatch`
+ * in the way. Bad options (an unknown --backend among them) exit 2.
+ * Privileges: the block backend is opened here, before anything else touches the kernel (its
+ * rtnetlink socket, the nftables context the process keeps: backends.ts, nftables.ts), the rest
+ * of set-up in runLive, which then drops to the --user (src/live/privilege.ts) before the first
+ * packet.
  */
 import * as fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { addDetectionOptions } from '../detection-options';
 import { addPolicyOptions } from '../policy-options';
-import { intInRange, positiveInt, positiveSeconds, usage, usageAsync, UsageError } from '../errors';
+import { intInRange, positiveInt, positiveSeconds, usage, usageAsync, usageOnRouteError, UsageError } from '../errors';
 import { readHostFacts } from '../../enforce/allowlist';
 import { CliEnforceOptions, resolveConfig } from '../../enforce/config';
-import { backendChoice, openRouteBackend } from '../../enforce/netlink';
+import { openBlockBackend, parseBackendSpec } from '../../enforce/backends';
 import { RecordingBackend } from '../../enforce/recording';
-import { RouteError } from '../../enforce/routes';
 import { DEFAULT_BUFFER_BYTES, DEFAULT_COALESCE_US, DEFAULT_SNAPLEN, MAX_COALESCE_US, MAX_SNAPLEN, MIN_SNAPLEN } from '../../capture/live';
 import { LiveRunOptions, runLive } from '../../live/runner';
 import { DetectionFlags, pipelineOptions } from '../../pipeline-options';
@@ -35,7 +38,6 @@ type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & NotifyF
   writeFiles?: number;
   statusInterval?: number;
   unblockOnExit?: boolean;
-  backend: string;
   metricsListen?: ListenAddress;
 };
 
@@ -56,7 +58,7 @@ export function register(program: Command): void {
     .addOption(new Option('--write-files <n>', 'with --write-max-mib: keep only the newest N files').argParser(positiveInt('--write-files')))
     .addOption(new Option('--status-interval <s>', 'seconds between status lines (default 10)').argParser(positiveSeconds('--status-interval')))
     .option('--unblock-on-exit', 'remove all blocks when stopped (default: keep them, ledger-backed)')
-    .option('--backend <backend>', 'route backend: auto | netlink | iproute', 'auto')
+    .option('--backend <backend>', 'route | nftables | route,nftables (default route; route may be spelt auto, netlink or iproute); config key "backend"')
     .addOption(new Option('--metrics-listen <addr:port>', 'serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464; default: off)').argParser(listenAddress))
     .option('--user <name>', `user to run as once the capture, routes socket and state are open (default: ${DEFAULT_RUN_USER} when it exists, else root with a warning; root: no drop)`);
   addDetectionOptions(cmd);
@@ -67,21 +69,14 @@ export function register(program: Command): void {
     const log = createLogger(logLevel, program.opts().logFormat);
     const cli = { ...flags, threshold: flags.threshold };
     const config = usage(() => resolveConfig(cli));
-    const prefer = usage(() => {
-      try {
-        return backendChoice(flags.backend);
-      } catch (e) {
-        if (e instanceof RouteError) throw new UsageError(e.message);
-        throw e;
-      }
-    });
+    const spec = usageOnRouteError(() => parseBackendSpec(config.backend)); // resolveConfig checked it
     const notifiers = usage(() => notifiersFor(flags, config.dryRun, log));
     checkPrivileges(config.dryRun);
     const loaded = loadPrivilegeAddon();
     const runUser = resolveRunUser(config.user, loaded);
     const privilege = new PrivilegeDrop(runUser.name, loaded.addon, !config.dryRun, { warning: runUser.warning, warn: (m) => log.warn(m) });
-    const opened = config.dryRun ? new RecordingBackend() : openRouteBackend({ prefer, warn: (m) => log.warn(m) });
-    if (privilege.enabled && opened.name === 'iproute') {
+    const opened = config.dryRun ? new RecordingBackend() : openBlockBackend(spec, { warn: (m) => log.warn(m) });
+    if (privilege.enabled && opened.name.split('+').includes('iproute')) {
       // `ip route` would run as the dropped user, without the capability: every block would fail.
       throw new PrivilegeError(`--user ${runUser.name}: the ip route backend cannot change routes after the drop; use the netlink addon (npm run build:native, --backend netlink) or --user root`);
     }

@@ -2,7 +2,8 @@
  * `synwatch unblock IP | --all [--state-dir DIR] [--backend B]`: remove synwatch's blocks.
  *
  * Contract: removes only routes carrying synwatch's marker (the delete names rtm_protocol 181, so
- * the kernel itself refuses anyone else's route) and appends an "unblock" (reason operator) record
+ * the kernel itself refuses anyone else's route), or with --backend nftables elements of
+ * synwatch's own sets, and appends an "unblock" (reason operator) record
  * to the ledger when it has the address. An address synwatch did not block is reported and left
  * alone (an error: exit 1). Bad arguments are UsageErrors (exit 2). A running daemon keeps the address in memory until its TTL and then finds the
  * route already gone, which is fine; it does not re-add it.
@@ -14,8 +15,9 @@ import { canonicalIp } from '../../decode/address';
 import { DEFAULT_CONFIG } from '../../enforce/config';
 import { inventory, type BlockRow } from '../../enforce/inventory';
 import { Ledger, LEDGER_FILE } from '../../enforce/ledger';
-import { backendChoice, openRouteBackend, warnOnStderr } from '../../enforce/netlink';
-import { UsageError } from '../errors';
+import { warnOnStderr } from '../../enforce/netlink';
+import { DEFAULT_BACKEND, openBlockBackend, parseBackendSpec } from '../../enforce/backends';
+import { usageOnRouteError, UsageError } from '../errors';
 import { SYNWATCH_RTM_PROTOCOL } from '../../enforce/routes';
 
 interface UnblockOptions {
@@ -31,18 +33,19 @@ export function register(program: Command): void {
     .argument('[ip]', 'address to unblock')
     .option('--all', 'remove every block synwatch installed')
     .option('--state-dir <dir>', 'where the block ledger lives', DEFAULT_CONFIG.stateDir)
-    .option('--backend <backend>', 'auto | netlink | iproute', 'auto')
+    .option('--backend <backend>', 'route | nftables | route,nftables (route may be spelt auto, netlink or iproute)', DEFAULT_BACKEND)
     .action((ipArg: string | undefined, opts: UnblockOptions) => {
       if (!!ipArg === !!opts.all) throw new UsageError('unblock: give one IP or --all');
       const ip = ipArg === undefined ? null : canonicalIp(ipArg);
       if (ipArg !== undefined && !ip) throw new UsageError(`unblock: "${ipArg}" is not an IPv4/IPv6 address`);
-      const backend = openRouteBackend({ prefer: backendChoice(opts.backend), warn: warnOnStderr });
+      const backend = openBlockBackend(usageOnRouteError(() => parseBackendSpec(opts.backend)), { warn: warnOnStderr });
       const nowUs = Date.now() * 1000;
       const inv = inventory(backend, opts.stateDir, nowUs);
       for (const w of inv.warnings) warnOnStderr(w);
       const targets: BlockRow[] = ip ? inv.rows.filter((r) => r.ip === ip) : inv.rows;
       if (ip && targets.length === 0) {
-        throw new Error(`unblock: ${ip} is not blocked by synwatch (no route with protocol ${SYNWATCH_RTM_PROTOCOL}, not in the ledger); nothing changed`);
+        const where = backend.name === 'nftables' ? "not in synwatch's nftables sets" : `no route with protocol ${SYNWATCH_RTM_PROTOCOL}`;
+        throw new Error(`unblock: ${ip} is not blocked by synwatch (${where}, not in the ledger); nothing changed`);
       }
       // Only a ledger that exists is written to: unblock must not create state dirs.
       const ledgerExists = fs.existsSync(path.join(opts.stateDir, LEDGER_FILE));
