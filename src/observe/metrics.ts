@@ -78,7 +78,7 @@ export class LiveMetrics {
     });
     this.labelledCounter('synwatch_sources_flagged_total', 'Sources flagged by the detector, by rule.', 'reason',
       indexed(FLAG_REASONS, (i) => v.events.flagged[i]));
-    this.gauge('synwatch_blocks_active', 'Reject routes in force (dry-run: that would be).', () => v.policy().activeCount);
+    this.gauge('synwatch_blocks_active', 'Blocks in force: routes, nftables elements or both (dry-run: that would be).', () => v.policy().activeCount);
     this.labelledCounter('synwatch_blocks_total', 'Enforcer decisions, by action.', 'action',
       indexed(DECISION_ACTIONS, (i) => v.events.decisions[i]));
     this.labelledCounter('synwatch_alerts_total', 'Alerts started, by kind at their start.', 'kind',
