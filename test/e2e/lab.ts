@@ -348,7 +348,8 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-const NS_PATTERN = /^sw-(\d+)-([0-9a-f]{6})-(srv|rtr|atk|cli)$/;
+/** Namespaces of this lab and of the labs beside it (bench/pair-lab.ts, bgp-lab.ts: its second server, sv2). */
+const NS_PATTERN = /^sw-(\d+)-([0-9a-f]{6})-(srv|sv2|rtr|atk|cli)$/;
 
 /** SIGKILLs, by PID, every process inside a lab namespace (`ip netns pids`); none if it is gone. */
 export function killProcessesIn(ns: string): void {
@@ -608,14 +609,7 @@ export class Lab {
 
   /** A dual-stack HTTP server on [::]:port with the configured listen backlog. */
   private async startHttpServer(): Promise<void> {
-    const script = [
-      "const http = require('http');",
-      "const s = http.createServer((q, r) => { r.setHeader('content-type', 'text/plain'); r.end('synwatch lab ok\\n'); });",
-      `s.listen({ port: ${this.httpPort}, host: '::', backlog: ${this.options.listenBacklog} }, () => process.stderr.write('listening\\n'));`,
-      "process.on('SIGTERM', () => process.exit(0));",
-    ].join('\n');
-    const p = this.spawn('server', process.execPath, ['-e', script], { label: 'http server' });
-    await p.waitFor(() => p.lines.includes('listening'), 10_000, 'the HTTP server to listen');
+    await startHttpServer(this.spawn('server', process.execPath, ['-e', httpServerScript(this.httpPort, this.options.listenBacklog)], { label: 'http server' }));
   }
 
   /**
@@ -842,6 +836,25 @@ export class Lab {
   get isDestroyed(): boolean {
     return this.destroyed;
   }
+}
+
+/**
+ * The lab's HTTP server: node, dual stack on [::]:port with the given listen backlog (node, not
+ * `python3 -m http.server`, whose backlog of 5 caps the SYN queue); prints "listening" on stderr.
+ */
+export function httpServerScript(port: number, backlog: number): string {
+  return [
+    "const http = require('http');",
+    "const s = http.createServer((q, r) => { r.setHeader('content-type', 'text/plain'); r.end('synwatch lab ok\\n'); });",
+    `s.listen({ port: ${port}, host: '::', backlog: ${backlog} }, () => process.stderr.write('listening\\n'));`,
+    "process.on('SIGTERM', () => process.exit(0));",
+  ].join('\n');
+}
+
+/** Waits for a process running httpServerScript() to listen. */
+export async function startHttpServer(p: LabProcess): Promise<LabProcess> {
+  await p.waitFor(() => p.lines.includes('listening'), 10_000, 'the HTTP server to listen');
+  return p;
 }
 
 /** Runs a command (no shell); rejects on a non-zero exit unless allowFail; SIGKILL after timeoutMs (default 30 s). */
