@@ -349,12 +349,18 @@ export class BgpLab implements Teardown {
     return r;
   }
 
-  /** A bounded IPv6 SYN flood with scapy (hping3 has no IPv6), under `timeout`. */
-  async synFlood6(from: string, to: string, count: number, intervalUs: number): Promise<ExecResult> {
+  /**
+   * Bounded IPv6 SYN floods with scapy (hping3 has no IPv6), one process under `timeout`: COUNT
+   * SYNs to `to`, then each `then` burst after its pause.
+   */
+  async synFlood6(from: string, to: string, count: number, intervalUs: number,
+    then: Array<{ pauseMs: number; to: string; count: number; intervalUs: number }> = []): Promise<ExecResult> {
     const py = findScapyPython();
     if (!py) throw new Error('synFlood6: no python3 with scapy');
-    const limitS = Math.ceil((count * intervalUs) / 1e6 + 20);
-    const r = await this.exec('attacker', 'timeout', [String(limitS), py, '-c', SCAPY_SYN6_SCRIPT, from, to, String(HTTP_PORT), String(count), String(intervalUs)],
+    const busyS = [{ pauseMs: 0, count, intervalUs }, ...then].reduce((t, b) => t + b.pauseMs / 1e3 + (b.count * b.intervalUs) / 1e6, 0);
+    const limitS = Math.ceil(busyS + 30);
+    const more = then.flatMap((b) => [String(b.pauseMs), b.to, String(b.count), String(b.intervalUs)]);
+    const r = await this.exec('attacker', 'timeout', [String(limitS), py, '-c', SCAPY_SYN6_SCRIPT, from, to, String(HTTP_PORT), String(count), String(intervalUs), ...more],
       { allowFail: true, timeoutMs: (limitS + 5) * 1000 });
     if (r.code !== 0) throw new Error(`scapy flood failed (${r.code}): ${r.stderr.trim().slice(-1000)}`);
     return r;

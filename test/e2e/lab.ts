@@ -797,23 +797,34 @@ export class Lab {
   }
 }
 
-/** scapy: COUNT IPv6 SYNs SRC -> DST:PORT at GAP µs (argv: src dst port count gap), sport varying, random ISNs. */
+/**
+ * scapy: COUNT IPv6 SYNs SRC -> DST:PORT at GAP µs (argv: src dst port count gap), sport varying,
+ * random ISNs; then, for each further group "pause_ms dst count gap", a pause and another burst
+ * from the same process (one start-up: scapy's import takes seconds on a loaded machine).
+ */
 export const SCAPY_SYN6_SCRIPT = [
   'import sys, time, random',
   'import logging; logging.getLogger("scapy.runtime").setLevel(logging.ERROR)',
   'from scapy.all import IPv6, TCP, conf, raw',
-  'src, dst, port, count, gap = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]) / 1e6',
+  'src, port = sys.argv[1], int(sys.argv[3])',
+  'bursts = [(0.0, sys.argv[2], int(sys.argv[4]), float(sys.argv[5]) / 1e6)]',
+  'rest = sys.argv[6:]',
+  'for k in range(0, len(rest) - 3, 4): bursts.append((float(rest[k]) / 1e3, rest[k + 1], int(rest[k + 2]), float(rest[k + 3]) / 1e6))',
   's = conf.L3socket6()',
   'base = random.randint(1024, 40000)',
-  't0 = time.monotonic()',
-  'for i in range(count):',
-  '    s.send(IPv6(src=src, dst=dst) / TCP(sport=base + i, dport=port, flags="S", seq=random.getrandbits(32), window=64240))',
-  '    if gap > 0:',
-  '        nxt = t0 + (i + 1) * gap',
-  '        d = nxt - time.monotonic()',
-  '        if d > 0: time.sleep(d)',
+  'sent = 0',
+  'for pause, dst, count, gap in bursts:',
+  '    time.sleep(pause)',
+  '    t0 = time.monotonic()',
+  '    for i in range(count):',
+  '        s.send(IPv6(src=src, dst=dst) / TCP(sport=base + (sent % 20000), dport=port, flags="S", seq=random.getrandbits(32), window=64240))',
+  '        sent += 1',
+  '        if gap > 0:',
+  '            nxt = t0 + (i + 1) * gap',
+  '            d = nxt - time.monotonic()',
+  '            if d > 0: time.sleep(d)',
   's.close()',
-  'print(count)',
+  'print(sent)',
 ].join('\n');
 
 /**
