@@ -348,7 +348,8 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-const NS_PATTERN = /^sw-(\d+)-([0-9a-f]{6})-(srv|rtr|atk|cli)$/;
+/** Namespaces of this lab and of the labs beside it (bench/pair-lab.ts, bgp-lab.ts: its second server, sv2). */
+const NS_PATTERN = /^sw-(\d+)-([0-9a-f]{6})-(srv|sv2|rtr|atk|cli)$/;
 
 /** SIGKILLs, by PID, every process inside a lab namespace (`ip netns pids`); none if it is gone. */
 export function killProcessesIn(ns: string): void {
@@ -608,14 +609,7 @@ export class Lab {
 
   /** A dual-stack HTTP server on [::]:port with the configured listen backlog. */
   private async startHttpServer(): Promise<void> {
-    const script = [
-      "const http = require('http');",
-      "const s = http.createServer((q, r) => { r.setHeader('content-type', 'text/plain'); r.end('synwatch lab ok\\n'); });",
-      `s.listen({ port: ${this.httpPort}, host: '::', backlog: ${this.options.listenBacklog} }, () => process.stderr.write('listening\\n'));`,
-      "process.on('SIGTERM', () => process.exit(0));",
-    ].join('\n');
-    const p = this.spawn('server', process.execPath, ['-e', script], { label: 'http server' });
-    await p.waitFor(() => p.lines.includes('listening'), 10_000, 'the HTTP server to listen');
+    await startHttpServer(this.spawn('server', process.execPath, ['-e', httpServerScript(this.httpPort, this.options.listenBacklog)], { label: 'http server' }));
   }
 
   /**
@@ -700,23 +694,7 @@ export class Lab {
     if (!py) throw new Error('scapyFlood6: no python3 with scapy');
     const expectedS = o.count * o.intervalUs * US;
     const timeoutS = o.timeoutS ?? Math.ceil(expectedS + 20);
-    const script = [
-      'import sys, time, random',
-      'import logging; logging.getLogger("scapy.runtime").setLevel(logging.ERROR)',
-      'from scapy.all import IPv6, TCP, conf, raw',
-      'src, dst, port, count, gap = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]) / 1e6',
-      's = conf.L3socket6()',
-      'base = random.randint(1024, 40000)',
-      't0 = time.monotonic()',
-      'for i in range(count):',
-      '    s.send(IPv6(src=src, dst=dst) / TCP(sport=base + i, dport=port, flags="S", seq=random.getrandbits(32), window=64240))',
-      '    if gap > 0:',
-      '        nxt = t0 + (i + 1) * gap',
-      '        d = nxt - time.monotonic()',
-      '        if d > 0: time.sleep(d)',
-      's.close()',
-      'print(count)',
-    ].join('\n');
+    const script = SCAPY_SYN6_SCRIPT;
     const t0 = Date.now();
     const r = await this.exec(o.ns ?? 'attacker', TIMEOUT, [String(timeoutS), py, '-c', script, o.from, o.to,
       String(o.port ?? this.httpPort), String(o.count), String(o.intervalUs)], { allowFail: true, timeoutMs: (timeoutS + 5) * 1000 });
@@ -738,20 +716,7 @@ export class Lab {
 
   /** Routes of a namespace's main table, IPv4 and IPv6, from `ip -j route show`. */
   async routes(ns: NsRole | string = 'server'): Promise<RouteRow[]> {
-    const out: RouteRow[] = [];
-    for (const family of [4, 6] as const) {
-      const r = await this.exec(ns, IP, ['-j', `-${family}`, 'route', 'show', 'table', 'main']);
-      const rows = JSON.parse(r.stdout.trim() === '' ? '[]' : r.stdout) as Record<string, unknown>[];
-      for (const row of rows) {
-        out.push({
-          family, dst: String(row.dst), type: typeof row.type === 'string' ? row.type : 'unicast',
-          protocol: row.protocol === undefined ? 'boot' : String(row.protocol),
-          dev: typeof row.dev === 'string' ? row.dev : undefined,
-          gateway: typeof row.gateway === 'string' ? row.gateway : undefined, raw: row,
-        });
-      }
-    }
-    return out;
+    return listRoutes(this.nsName(ns));
   }
 
   /** Host routes of the given type (default unreachable) in a namespace, as bare addresses. */
@@ -823,24 +788,85 @@ export class Lab {
   destroySync(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const p of this.procs) p.signal('SIGKILL');
-    for (const n of this.created) {
-      try {
-        execFileSync(IP, ['netns', 'del', n], { stdio: 'ignore', timeout: 10_000 });
-      } catch {
-        // already gone
-      }
-    }
-    try {
-      fs.rmSync(this.dir, { recursive: true, force: true });
-    } catch {
-      // best effort
-    }
+    removeLab(this.procs, this.created, [this.dir]);
     unregisterTeardown(this);
   }
 
   get isDestroyed(): boolean {
     return this.destroyed;
+  }
+}
+
+/**
+ * scapy: COUNT IPv6 SYNs SRC -> DST:PORT at GAP µs (argv: src dst port count gap), sport varying,
+ * random ISNs; then, for each further group "pause_ms dst count gap", a pause and another burst
+ * from the same process (one start-up: scapy's import takes seconds on a loaded machine).
+ */
+export const SCAPY_SYN6_SCRIPT = [
+  'import sys, time, random',
+  'import logging; logging.getLogger("scapy.runtime").setLevel(logging.ERROR)',
+  'from scapy.all import IPv6, TCP, conf, raw',
+  'src, port = sys.argv[1], int(sys.argv[3])',
+  'bursts = [(0.0, sys.argv[2], int(sys.argv[4]), float(sys.argv[5]) / 1e6)]',
+  'rest = sys.argv[6:]',
+  'for k in range(0, len(rest) - 3, 4): bursts.append((float(rest[k]) / 1e3, rest[k + 1], int(rest[k + 2]), float(rest[k + 3]) / 1e6))',
+  's = conf.L3socket6()',
+  'base = random.randint(1024, 40000)',
+  'sent = 0',
+  'for pause, dst, count, gap in bursts:',
+  '    time.sleep(pause)',
+  '    t0 = time.monotonic()',
+  '    for i in range(count):',
+  '        s.send(IPv6(src=src, dst=dst) / TCP(sport=base + (sent % 20000), dport=port, flags="S", seq=random.getrandbits(32), window=64240))',
+  '        sent += 1',
+  '        if gap > 0:',
+  '            nxt = t0 + (i + 1) * gap',
+  '            d = nxt - time.monotonic()',
+  '            if d > 0: time.sleep(d)',
+  's.close()',
+  'print(sent)',
+].join('\n');
+
+/**
+ * The lab's HTTP server: node, dual stack on [::]:port with the given listen backlog (node, not
+ * `python3 -m http.server`, whose backlog of 5 caps the SYN queue); prints "listening" on stderr.
+ */
+export function httpServerScript(port: number, backlog: number): string {
+  return [
+    "const http = require('http');",
+    "const s = http.createServer((q, r) => { r.setHeader('content-type', 'text/plain'); r.end('synwatch lab ok\\n'); });",
+    `s.listen({ port: ${port}, host: '::', backlog: ${backlog} }, () => process.stderr.write('listening\\n'));`,
+    "process.on('SIGTERM', () => process.exit(0));",
+].join('\n');
+}
+
+/** Waits for a process running httpServerScript() to listen. */
+export async function startHttpServer(p: LabProcess): Promise<LabProcess> {
+  await p.waitFor(() => p.lines.includes('listening'), 10_000, 'the HTTP server to listen');
+  return p;
+}
+
+/**
+ * A lab's synchronous teardown: SIGKILL its processes by PID, then (with sweepInside) whatever
+ * still runs inside its namespaces (`ip netns pids`: only this lab's processes are in them),
+ * then the namespaces and directories.
+ */
+export function removeLab(procs: Iterable<LabProcess>, namespaces: string[], dirs: string[], sweepInside = false): void {
+  for (const p of procs) p.signal('SIGKILL');
+  for (const n of namespaces) {
+    if (sweepInside) killProcessesIn(n);
+    try {
+      execFileSync(IP, ['netns', 'del', n], { stdio: 'ignore', timeout: 10_000 });
+    } catch {
+      // already gone
+    }
+  }
+  for (const d of dirs) {
+    try {
+      fs.rmSync(d, { recursive: true, force: true });
+    } catch {
+      // best effort
+    }
   }
 }
 
@@ -875,6 +901,24 @@ export function runCommand(cmd: string, args: string[], options: ExecOptions = {
       } else resolve(r);
     });
   });
+}
+
+/** Routes of the named namespace's main table, IPv4 and IPv6, from `ip -j route show`. */
+export async function listRoutes(ns: string): Promise<RouteRow[]> {
+  const out: RouteRow[] = [];
+  for (const family of [4, 6] as const) {
+    const r = await runCommand(IP, ['-n', ns, '-j', `-${family}`, 'route', 'show', 'table', 'main']);
+    const rows = JSON.parse(r.stdout.trim() === '' ? '[]' : r.stdout) as Record<string, unknown>[];
+    for (const row of rows) {
+      out.push({
+        family, dst: String(row.dst), type: typeof row.type === 'string' ? row.type : 'unicast',
+        protocol: row.protocol === undefined ? 'boot' : String(row.protocol),
+        dev: typeof row.dev === 'string' ? row.dev : undefined,
+        gateway: typeof row.gateway === 'string' ? row.gateway : undefined, raw: row,
+      });
+    }
+  }
+  return out;
 }
 
 /** Starts `cmd args` inside the named namespace; the PID is the command's own (`ip netns exec` execs in place). */
