@@ -56,9 +56,11 @@ export function openBlockBackend(spec: BackendSpec, options: OpenBackendOptions 
 
 export class BothBackends implements BlockBackend {
   readonly name: string;
+  readonly listNeedsNetAdmin: boolean;
 
   constructor(private readonly route: BlockBackend, private readonly nft: BlockBackend) {
     this.name = `${route.name}+${nft.name}`;
+    this.listNeedsNetAdmin = route.listNeedsNetAdmin === true || nft.listNeedsNetAdmin === true;
   }
 
   add(ip: string, family: 4 | 6, type: RouteType, keepUs?: number): void {

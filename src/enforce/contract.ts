@@ -72,6 +72,9 @@ export interface BlockBackend {
   readonly name: string;
   /** What a block does, for decision details, when not the route type (nftables: "drop"). */
   readonly blockAction?: string;
+  /** list() sends a message the kernel checks for CAP_NET_ADMIN: nfnetlink checks the sender
+   *  even for a dump, an rtnetlink route dump needs no capability (src/live/privilege.ts). */
+  readonly listNeedsNetAdmin?: boolean;
   /**
    * Block `ip`; an existing block counts as success. `keepUs`: how long the kernel may keep the
    * entry if nobody removes it (nftables' element timeout, so blocks end even if synwatch dies);

@@ -60,6 +60,7 @@ export interface OpenNftablesOptions {
 
 export class NftablesBackend implements BlockBackend {
   readonly name = 'nftables';
+  readonly listNeedsNetAdmin = true;
   readonly blockAction = 'drop';
 
   constructor(private readonly addon: NativeNftablesAddon) {}

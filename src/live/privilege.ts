@@ -158,9 +158,9 @@ export class PrivilegeDrop {
 }
 
 /**
- * A BlockBackend whose every kernel call runs with CAP_NET_ADMIN raised: rtnetlink changes, and
- * every nfnetlink message (nftables checks the sender even to list a set). A route dump needs no
- * capability, but one rule for all calls keeps the wrapper obviously complete.
+ * A BlockBackend whose kernel changes run with CAP_NET_ADMIN raised (rtnetlink and nfnetlink
+ * check the sender), and its list() too when the backend says the kernel checks that as well
+ * (nftables: even a dump); a route dump needs no capability, so it gets none.
  */
 class NetAdminBackend implements BlockBackend {
   readonly renew?: (ip: string, family: 4 | 6, type: RouteType, keepUs: number) => void;
@@ -182,8 +182,9 @@ class NetAdminBackend implements BlockBackend {
   del(ip: string, family: 4 | 6, type: BlockType): void {
     this.privilege.withNetAdmin(() => this.inner.del(ip, family, type));
   }
+  get listNeedsNetAdmin(): boolean | undefined { return this.inner.listNeedsNetAdmin; }
   list(): BlockedEntry[] {
-    return this.privilege.withNetAdmin(() => this.inner.list());
+    return this.inner.listNeedsNetAdmin ? this.privilege.withNetAdmin(() => this.inner.list()) : this.inner.list();
   }
 }
 

@@ -72,5 +72,9 @@ test('route changes raise CAP_NET_ADMIN only after the drop, only around the cha
   assert.throws(() => failing.add('203.0.113.8', 4, 'unreachable'), /EPERM/);
   assert.deepEqual(calls, ['raise', 'lower']);
   backend.list();
-  assert.deepEqual(calls, ['raise', 'lower'], 'listing needs no capability');
+  assert.deepEqual(calls, ['raise', 'lower'], 'listing routes needs no capability');
+  const nft = drop.guardBackend({ name: 'nftables', listNeedsNetAdmin: true, add: () => {}, del: () => {}, list: () => [] });
+  calls.length = 0;
+  nft.list();
+  assert.deepEqual(calls, ['raise', 'lower'], 'listing an nftables set is checked by the kernel: raised around it');
 });
