@@ -54,6 +54,23 @@ export function openBlockBackend(spec: BackendSpec, options: OpenBackendOptions 
   return (route ?? nft)!;
 }
 
+/**
+ * `blocks` and `unblock` without --backend: synwatch's routes, plus its nftables sets when its
+ * table is in the kernel, so an operator need not remember which backend live ran with. The
+ * nftables side is left out, silently, where it cannot hold synwatch's blocks: no addon, no
+ * CAP_NET_ADMIN, no table, or someone else's `table inet synwatch` (never touched).
+ */
+export function openInstalledBackends(options: OpenBackendOptions = {}): BlockBackend {
+  const route = openRouteBackend({ prefer: 'auto', warn: options.warn });
+  let nft: ReturnType<typeof openNftablesBackend> | null = null;
+  try {
+    nft = openNftablesBackend({ addonPath: options.nftablesAddonPath });
+  } catch {
+    return route;
+  }
+  return nft.tablePresent() ? new BothBackends(route, nft) : route;
+}
+
 export class BothBackends implements BlockBackend {
   readonly name: string;
   readonly listNeedsNetAdmin: boolean;

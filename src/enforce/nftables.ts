@@ -79,6 +79,11 @@ export class NftablesBackend implements BlockBackend {
       `synwatch leaves it alone: rename or delete it, or use --backend route`, 'ECONFLICT', 0, 'load');
   }
 
+  /** Whether synwatch's table is in the kernel now (ours: checkOwnership has passed). */
+  tablePresent(): boolean {
+    return this.call('load', '', () => this.addon.owner()) !== null;
+  }
+
   prepare(): void {
     this.checkOwnership();
     this.call('load', '', () => this.addon.create());

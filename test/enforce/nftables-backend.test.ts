@@ -177,6 +177,31 @@ describe('nftables backend in a network namespace', { skip: skip ?? undefined, c
     foreignIntact();
   });
 
+  test('blocks / unblock without --backend find our routes and, when our table is there, our elements; someone else\'s table is left out', () => {
+    for (const r of ops('route,nftables', [{ op: 'open' }, { op: 'prepare' }, { op: 'add', ip: '203.0.113.41', family: 4, keepUs: 60e6 }])) assert.ok(r.ok, JSON.stringify(r));
+    for (const r of ops('nftables', [{ op: 'open' }, { op: 'add', ip: '203.0.113.42', family: 4, keepUs: 60e6 }])) assert.ok(r.ok, JSON.stringify(r));
+    const b = ns.synwatch(['blocks', '--state-dir', stateDir, '--json']);
+    assert.equal(b.status, 0, b.stderr);
+    assert.deepEqual(JSON.parse(b.stdout).map((r: { ip: string; type: string }) => `${r.ip} ${r.type}`),
+      ['203.0.113.41 unreachable', '203.0.113.42 drop']);
+    const all = ns.synwatch(['unblock', '--all', '--state-dir', stateDir]);
+    assert.equal(all.status, 0, all.stderr);
+    assert.equal(all.stdout, 'unblocked 203.0.113.41 (unreachable, was orphan)\nunblocked 203.0.113.42 (drop, was orphan)\n');
+    assert.deepEqual([...elements(4).keys()], []);
+    assert.ok(!ns.routes(4, 181).some((r) => r.dst === '203.0.113.41'), 'the route went too');
+
+    // A table inet synwatch of someone else's holds none of our blocks: routes only, table untouched.
+    nft(['delete', 'table', 'inet', 'synwatch']);
+    nft(['add', 'table', 'inet', 'synwatch', '{ comment "my own rules"; }']);
+    for (const r of ops('route', [{ op: 'open' }, { op: 'add', ip: '203.0.113.43', family: 4 }])) assert.ok(r.ok, JSON.stringify(r));
+    const routesOnly = ns.synwatch(['unblock', '--all', '--state-dir', stateDir]);
+    assert.equal(routesOnly.status, 0, routesOnly.stderr);
+    assert.equal(routesOnly.stdout, 'unblocked 203.0.113.43 (unreachable, was orphan)\n');
+    assert.match(nft(['list', 'table', 'inet', 'synwatch']).stdout, /comment "my own rules"/);
+    nft(['delete', 'table', 'inet', 'synwatch']);
+    foreignIntact();
+  });
+
   test('errors are one line: unknown backend (exit 2), a table inet synwatch we did not make, libnftables addon missing (exit 1)', () => {
     const unknown = ns.synwatch(['blocks', '--backend', 'iptables', '--state-dir', stateDir]);
     assert.equal(unknown.status, 2);

@@ -12,13 +12,13 @@ import { DEFAULT_CONFIG } from '../../enforce/config';
 import { inventory, type BlockRow } from '../../enforce/inventory';
 import { isoUs } from '../../report/time';
 import { warnOnStderr } from '../../enforce/netlink';
-import { DEFAULT_BACKEND, openBlockBackend, parseBackendSpec } from '../../enforce/backends';
+import { openBlockBackend, openInstalledBackends, parseBackendSpec } from '../../enforce/backends';
 import { usageOnRouteError } from '../errors';
 
 interface BlocksOptions {
   stateDir: string;
   json?: boolean;
-  backend: string;
+  backend?: string;
 }
 
 function toJson(r: BlockRow): Record<string, unknown> {
@@ -44,9 +44,10 @@ export function register(program: Command): void {
     .description("list synwatch's blocks (routes with synwatch's marker, joined with the ledger)")
     .option('--state-dir <dir>', 'where the block ledger lives', DEFAULT_CONFIG.stateDir)
     .option('--json', 'print JSON instead of a table')
-    .option('--backend <backend>', 'route | nftables | route,nftables (route may be spelt auto, netlink or iproute)', DEFAULT_BACKEND)
+    .option('--backend <backend>', 'route | nftables | route,nftables (route may be spelt auto, netlink or iproute; default: routes, and the nftables sets when synwatch\'s table is there)')
     .action((opts: BlocksOptions) => {
-      const backend = openBlockBackend(usageOnRouteError(() => parseBackendSpec(opts.backend)), { warn: warnOnStderr });
+      const backend = opts.backend === undefined ? openInstalledBackends({ warn: warnOnStderr })
+        : openBlockBackend(usageOnRouteError(() => parseBackendSpec(opts.backend!)), { warn: warnOnStderr });
       const inv = inventory(backend, opts.stateDir, Date.now() * 1000);
       for (const w of inv.warnings) warnOnStderr(w);
       process.stdout.write(opts.json ? `${JSON.stringify(inv.rows.map(toJson), null, 2)}\n` : formatBlocksTable(inv.rows));

@@ -16,14 +16,14 @@ import { DEFAULT_CONFIG } from '../../enforce/config';
 import { inventory, type BlockRow } from '../../enforce/inventory';
 import { Ledger, LEDGER_FILE } from '../../enforce/ledger';
 import { warnOnStderr } from '../../enforce/netlink';
-import { DEFAULT_BACKEND, openBlockBackend, parseBackendSpec } from '../../enforce/backends';
+import { openBlockBackend, openInstalledBackends, parseBackendSpec } from '../../enforce/backends';
 import { usageOnRouteError, UsageError } from '../errors';
 import { SYNWATCH_RTM_PROTOCOL } from '../../enforce/routes';
 
 interface UnblockOptions {
   all?: boolean;
   stateDir: string;
-  backend: string;
+  backend?: string;
 }
 
 export function register(program: Command): void {
@@ -33,12 +33,13 @@ export function register(program: Command): void {
     .argument('[ip]', 'address to unblock')
     .option('--all', 'remove every block synwatch installed')
     .option('--state-dir <dir>', 'where the block ledger lives', DEFAULT_CONFIG.stateDir)
-    .option('--backend <backend>', 'route | nftables | route,nftables (route may be spelt auto, netlink or iproute)', DEFAULT_BACKEND)
+    .option('--backend <backend>', 'route | nftables | route,nftables (route may be spelt auto, netlink or iproute; default: routes, and the nftables sets when synwatch\'s table is there)')
     .action((ipArg: string | undefined, opts: UnblockOptions) => {
       if (!!ipArg === !!opts.all) throw new UsageError('unblock: give one IP or --all');
       const ip = ipArg === undefined ? null : canonicalIp(ipArg);
       if (ipArg !== undefined && !ip) throw new UsageError(`unblock: "${ipArg}" is not an IPv4/IPv6 address`);
-      const backend = openBlockBackend(usageOnRouteError(() => parseBackendSpec(opts.backend)), { warn: warnOnStderr });
+      const backend = opts.backend === undefined ? openInstalledBackends({ warn: warnOnStderr })
+        : openBlockBackend(usageOnRouteError(() => parseBackendSpec(opts.backend!)), { warn: warnOnStderr });
       const nowUs = Date.now() * 1000;
       const inv = inventory(backend, opts.stateDir, nowUs);
       for (const w of inv.warnings) warnOnStderr(w);
