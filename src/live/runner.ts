@@ -237,7 +237,7 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
       pipeline, events, captureStats: () => capture.stats(), policy: () => sink.session.policy, nowUs: () => clock.nowUs(),
       iface: o.iface, dryRun: o.config.dryRun, startedUs, notifiers: () => notify.notifiers,
     });
-    // ---- 2. the drop: from here on nothing may need privilege but a route change ----
+    // ---- 2. the drop: from here on nothing may need privilege but a block backend call ----
     dropped = o.privilege.drop();
     if (dropped) {
       log.info({ ...dropped }, 'dropped privileges');
