@@ -7,7 +7,8 @@
  *        [--sender auto|tcpreplay|trafgen] [--out bench/latency-results.md] [--strict]
  *
  * Latency of one trial: from the threshold-crossing SYN (the Nth SYN from a fresh attacker
- * address, N = --threshold, timestamped by tcpdump in the server namespace) to the route's
+ * address, N = --threshold, timestamped by tcpdump in the server namespace; live runs with
+ * --crowd-attempts N too, so no earlier rule flags the source first) to the route's
  * appearance in the kernel (`ip -ts -o monitor route` in the server namespace). Both clocks are
  * the kernel's CLOCK_REALTIME (tcpdump: the packet's capture timestamp; ip monitor: read when the
  * netlink notification reaches it). Each trial floods 2N SYNs at the given rate with
@@ -163,7 +164,10 @@ function dropTotal(o: Record<string, unknown>): number | null {
 
 function synwatchArgs(mode: Mode, a: Args, stateDir: string, iface: string): string[] {
   return mode === 'live'
-    ? ['live', '-i', iface, '--threshold', String(a.threshold), '--state-dir', stateDir]
+    // --crowd-attempts at the threshold: one trial's flood raises the flood alarm for the next
+    // fresh source, whose 4th attempt would otherwise flag it (the crowd rule) before its Nth SYN,
+    // the one this bench times (negative latencies, seen 2026-12-02).
+    ? ['live', '-i', iface, '--threshold', String(a.threshold), '--crowd-attempts', String(a.threshold), '--state-dir', stateDir]
     : ['poll', '--interval', '1', '--threshold', String(a.threshold), '--state-dir', stateDir];
 }
 
