@@ -1,6 +1,6 @@
 /*
- * errno -> its name ("EPERM"), for the `code` of the errors the addons throw. Shared by route.c
- * and nftables.c; glibc >= 2.32 knows every name, the switch covers older ones.
+ * errno -> its name ("EPERM"), for the `code` of the errors the addons throw. Shared by route.c,
+ * privilege.c and nftables.c; glibc >= 2.32 knows every name, the switch covers older ones.
  */
 #ifndef SYNWATCH_ERRNO_NAME_H
 #define SYNWATCH_ERRNO_NAME_H

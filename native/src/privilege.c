@@ -71,6 +71,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "errno-name.h"
 #include "privilege.h"
 
 #define MAX_NAME 256
@@ -96,14 +97,6 @@ static void throw_step(napi_env env, const char *code, const char *step, const c
   napi_create_string_utf8(env, step, NAPI_AUTO_LENGTH, &s);
   napi_set_named_property(env, error, "step", s);
   napi_throw(env, error);
-}
-
-static const char *err_name(int e) {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-  const char *n = strerrorname_np(e);
-  if (n) return n;
-#endif
-  return e == EPERM ? "EPERM" : e == EINVAL ? "EINVAL" : e == ENOMEM ? "ENOMEM" : "UNKNOWN";
 }
 
 /* Reads the one string argument; throws and returns 0 when it is not a string of < MAX_NAME bytes. */
@@ -170,7 +163,7 @@ static napi_value lookup_user(napi_env env, napi_callback_info info) {
   user_ids ids;
   int r = lookup(name, &ids);
   if (r < 0) {
-    throw_step(env, err_name(-r), "getpwnam_r", name, -r);
+    throw_step(env, errno_name(-r), "getpwnam_r", name, -r);
     return NULL;
   }
   if (r == 0) {
@@ -223,31 +216,31 @@ static napi_value drop_to(napi_env env, napi_callback_info info) {
   const uint64_t kept = keep_net_admin ? (uint64_t)1 << CAP_NET_ADMIN : 0;
   user_ids ids;
   int r = lookup(name, &ids);
-  if (r < 0) return throw_step(env, err_name(-r), "getpwnam_r", name, -r), NULL;
+  if (r < 0) return throw_step(env, errno_name(-r), "getpwnam_r", name, -r), NULL;
   if (r == 0) return throw_step(env, "ENOUSER", "no such user", name, 0), NULL;
   if (ids.uid == 0) return throw_step(env, "EINVAL", "the user has uid 0: that keeps root (use --user root to mean it)", name, 0), NULL;
 
-  if (prctl(PR_SET_KEEPCAPS, keep_net_admin ? 1 : 0, 0, 0, 0) != 0) return throw_step(env, err_name(errno), "prctl(PR_SET_KEEPCAPS)", name, errno), NULL;
+  if (prctl(PR_SET_KEEPCAPS, keep_net_admin ? 1 : 0, 0, 0, 0) != 0) return throw_step(env, errno_name(errno), "prctl(PR_SET_KEEPCAPS)", name, errno), NULL;
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
-    return throw_step(env, err_name(errno), "prctl(PR_CAP_AMBIENT_CLEAR_ALL)", name, errno), NULL;
+    return throw_step(env, errno_name(errno), "prctl(PR_CAP_AMBIENT_CLEAR_ALL)", name, errno), NULL;
 
   struct __user_cap_data_struct caps[CAP_WORDS];
-  if (capget_self(caps) != 0) return throw_step(env, err_name(errno), "capget", name, errno), NULL;
+  if (capget_self(caps) != 0) return throw_step(env, errno_name(errno), "capget", name, errno), NULL;
   int bounding = (caps[CAP_SETPCAP / 32].effective >> (CAP_SETPCAP % 32)) & 1;
   int top = last_cap();
   for (int cap = 0; bounding && cap <= top; cap++) {
     if ((kept >> cap) & 1) continue;
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
-      return throw_step(env, err_name(errno), "prctl(PR_CAPBSET_DROP)", name, errno), NULL;
+      return throw_step(env, errno_name(errno), "prctl(PR_CAPBSET_DROP)", name, errno), NULL;
   }
 
   gid_t groups[1] = {ids.gid};
-  if (setgroups(1, groups) != 0) return throw_step(env, err_name(errno), "setgroups", name, errno), NULL;
-  if (setresgid(ids.gid, ids.gid, ids.gid) != 0) return throw_step(env, err_name(errno), "setresgid", name, errno), NULL;
-  if (setresuid(ids.uid, ids.uid, ids.uid) != 0) return throw_step(env, err_name(errno), "setresuid", name, errno), NULL;
-  if (capset_masks(kept, 0) != 0) return throw_step(env, err_name(errno), "capset", name, errno), NULL;
-  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return throw_step(env, err_name(errno), "prctl(PR_SET_KEEPCAPS, 0)", name, errno), NULL;
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return throw_step(env, err_name(errno), "prctl(PR_SET_NO_NEW_PRIVS)", name, errno), NULL;
+  if (setgroups(1, groups) != 0) return throw_step(env, errno_name(errno), "setgroups", name, errno), NULL;
+  if (setresgid(ids.gid, ids.gid, ids.gid) != 0) return throw_step(env, errno_name(errno), "setresgid", name, errno), NULL;
+  if (setresuid(ids.uid, ids.uid, ids.uid) != 0) return throw_step(env, errno_name(errno), "setresuid", name, errno), NULL;
+  if (capset_masks(kept, 0) != 0) return throw_step(env, errno_name(errno), "capset", name, errno), NULL;
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return throw_step(env, errno_name(errno), "prctl(PR_SET_KEEPCAPS, 0)", name, errno), NULL;
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return throw_step(env, errno_name(errno), "prctl(PR_SET_NO_NEW_PRIVS)", name, errno), NULL;
 
   /* ---- verify: trust what the kernel says now, not the return codes above ---- */
   uid_t ru, eu, su;
@@ -260,7 +253,7 @@ static napi_value drop_to(napi_env env, napi_callback_info info) {
   int ngroups = getgroups(2, now);
   if (ngroups != 1 || now[0] != ids.gid)
     return throw_step(env, "EVERIFY", "verify: supplementary groups other than the user's own remain", name, 0), NULL;
-  if (capget_self(caps) != 0) return throw_step(env, err_name(errno), "verify: capget", name, errno), NULL;
+  if (capget_self(caps) != 0) return throw_step(env, errno_name(errno), "verify: capget", name, errno), NULL;
   if (mask_of(caps, 0) != 0 || mask_of(caps, 1) != kept || mask_of(caps, 2) != 0)
     return throw_step(env, "EVERIFY", "verify: capabilities other than the kept permitted CAP_NET_ADMIN remain", name, 0), NULL;
   if (prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0) != 0)
@@ -286,8 +279,8 @@ static napi_value set_effective(napi_env env, napi_callback_info info) {
   if (capget_self(caps) != 0 || capset_masks(mask_of(caps, 1), on ? mask_of(caps, 1) : 0) != 0) {
     int e = errno;
     char msg[160];
-    snprintf(msg, sizeof msg, "capset (effective %s): %s (%s)", on ? "raise" : "lower", err_name(e), strerror(e));
-    napi_throw_error(env, err_name(e), msg);
+    snprintf(msg, sizeof msg, "capset (effective %s): %s (%s)", on ? "raise" : "lower", errno_name(e), strerror(e));
+    napi_throw_error(env, errno_name(e), msg);
   }
   return NULL;
 }

@@ -3,7 +3,7 @@
 #define SYNWATCH_PRIVILEGE_H
 #include <node_api.h>
 
-/* Adds lookupUser() and dropTo() to `exports`. */
+/* Adds lookupUser(), dropTo() and setEffective() to `exports`. */
 void privilege_register(napi_env env, napi_value exports);
 
 #endif

@@ -62,13 +62,18 @@ export function openBlockBackend(spec: BackendSpec, options: OpenBackendOptions 
  */
 export function openInstalledBackends(options: OpenBackendOptions = {}): BlockBackend {
   const route = openRouteBackend({ prefer: 'auto', warn: options.warn });
-  let nft: ReturnType<typeof openNftablesBackend> | null = null;
+  let nft: ReturnType<typeof openNftablesBackend>;
   try {
     nft = openNftablesBackend({ addonPath: options.nftablesAddonPath });
   } catch {
     return route;
   }
-  return nft.tablePresent() ? new BothBackends(route, nft) : route;
+  return nft.tableWasPresent ? new BothBackends(route, nft) : route;
+}
+
+/** blocks and unblock: what --backend names, or without it what is installed (above). */
+export function openBackendOption(value: string | undefined, options: OpenBackendOptions = {}): BlockBackend {
+  return value === undefined ? openInstalledBackends(options) : openBlockBackend(parseBackendSpec(value), options);
 }
 
 export class BothBackends implements BlockBackend {
@@ -102,13 +107,17 @@ export class BothBackends implements BlockBackend {
   del(ip: string, family: 4 | 6, type: BlockType): void {
     let first: unknown = null;
     // An element listed only by nftables has type "drop": there is no route to delete.
-    for (const [b, t] of [[this.route, type], [this.nft, type]] as const) {
-      if (b === this.route && !isRouteType(t)) continue;
+    if (isRouteType(type)) {
       try {
-        b.del(ip, family, t);
+        this.route.del(ip, family, type);
       } catch (e) {
-        first ??= e;
+        first = e;
       }
+    }
+    try {
+      this.nft.del(ip, family, type);
+    } catch (e) {
+      first ??= e;
     }
     if (first) throw first;
   }

@@ -25,11 +25,11 @@
  *   1 s), atomically replacing an existing element; del() of a missing element is success.
  * - list() reports elements as type "drop".
  */
-import * as fs from 'node:fs';
 import type { BlockBackend, BlockedEntry, BlockToKeep, RouteType } from './contract';
 import { canonicalIp } from '../decode/address';
 import { nativeAddonPath } from '../capture/native-addon';
 import { compareIp, RouteError, type RouteOp } from './routes';
+import { CAP_NET_ADMIN, effectiveCapabilities, hasCapability } from './capabilities';
 
 /** What native/src/nftables.c exports. */
 export interface NativeNftablesAddon {
@@ -71,17 +71,17 @@ export class NftablesBackend implements BlockBackend {
   }
 
   /** Throws ECONFLICT when a table of our name exists without our marker. */
-  checkOwnership(): void {
+  /** Whether synwatch's table was in the kernel when the backend was opened. */
+  tableWasPresent = false;
+
+  /** Throws ECONFLICT for someone else's table; returns whether ours is there. */
+  checkOwnership(): boolean {
     const owner = this.call('load', '', () => this.addon.owner());
-    if (owner === null || owner === this.addon.marker) return;
+    if (owner === null) return false;
+    if (owner === this.addon.marker) return true;
     const what = owner === '' ? 'has no comment' : `has the comment ${JSON.stringify(owner)}`;
     throw new RouteError(`nftables table ${this.table} exists and was not made by synwatch (it ${what}); ` +
       `synwatch leaves it alone: rename or delete it, or use --backend route`, 'ECONFLICT', 0, 'load');
-  }
-
-  /** Whether synwatch's table is in the kernel now (ours: checkOwnership has passed). */
-  tablePresent(): boolean {
-    return this.call('load', '', () => this.addon.owner()) !== null;
   }
 
   prepare(): void {
@@ -163,16 +163,10 @@ export function setElements(json: string, family: 4 | 6): string[] {
   return ips;
 }
 
-const CAP_NET_ADMIN = 12;
-
 /** Whether this process has CAP_NET_ADMIN in its effective set (true when /proc cannot say). */
 function hasNetAdmin(): boolean {
-  try {
-    const m = /^CapEff:\s*([0-9a-f]+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-    return !m || ((BigInt(`0x${m[1]}`) >> BigInt(CAP_NET_ADMIN)) & 1n) === 1n;
-  } catch {
-    return true;
-  }
+  const eff = effectiveCapabilities();
+  return eff === null || hasCapability(eff, CAP_NET_ADMIN);
 }
 
 function assertAddress(op: 'add' | 'del', ip: string, family: 4 | 6): void {
@@ -207,6 +201,6 @@ export function openNftablesBackend(options: OpenNftablesOptions = {}): Nftables
     throw RouteError.from(e, 'load');
   }
   const backend = new NftablesBackend(addon);
-  backend.checkOwnership();
+  backend.tableWasPresent = backend.checkOwnership();
   return backend;
 }

@@ -388,11 +388,11 @@ function counters(p: Pipeline, c: CaptureStats, w: CaptureWriter | null): Record
 /** Puts the backend's kernel side back when it vanished; failures logged at most every DROP_WARN_INTERVAL_MS. */
 class Healer {
   private lastErrorUs = -Infinity;
-  constructor(private readonly backend: BlockBackend, private readonly log: Logger) {}
+  constructor(private readonly backend: TimedBackend, private readonly log: Logger) {}
 
   check(nowUs: number, blocks: () => BlockToKeep[]): void {
     try {
-      const restored = this.backend.heal?.(blocks) ?? null;
+      const restored = this.backend.heal(blocks);
       if (restored !== null) this.log.warn({ backend: this.backend.name, restored }, 'nftables table re-created');
     } catch (e) {
       if (nowUs - this.lastErrorUs < DROP_WARN_INTERVAL_MS * 1000) return;

@@ -24,6 +24,7 @@
  *   label reason, posted once with endsAt 4 × resendMs later.
  * - Delivery is JsonPoster's (webhook.ts): ordered, bounded, retried, never blocking.
  */
+import { endpoint } from '../report/text';
 import type { Alert } from '../detect/alerts';
 import type { FlagEvent } from '../detect/events';
 import type { Decision } from '../enforce/contract';
@@ -136,7 +137,7 @@ export class AlertmanagerNotifier implements LiveNotifier {
       alertname: ALERT_NAMES[a.kind], kind: a.kind, severity: a.kind === 'backscatter' ? 'warning' : 'critical', ...this.where(),
     };
     const top = a.targets[0];
-    if (top) labels.target = a.kind === 'backscatter' ? top.ip : `${top.ip.includes(':') ? `[${top.ip}]` : top.ip}:${top.port}`;
+    if (top) labels.target = a.kind === 'backscatter' ? top.ip : endpoint(top.ip, top.port);
     return labels;
   }
 

@@ -16,6 +16,7 @@
 import type { Alert } from '../detect/alerts';
 import type { FlagEvent } from '../detect/events';
 import type { Decision } from '../enforce/contract';
+import { isoUs } from '../report/time';
 
 /** The few things about the running live process a notification names. */
 export interface NotifyContext {
@@ -74,10 +75,6 @@ export class RecentFlags {
   forget(ip: string): void {
     this.byIp.delete(ip);
   }
-
-  get size(): number {
-    return this.byIp.size;
-  }
 }
 
 /** Fans the session's decisions and alerts out to the notifiers, with the flag of each source. */
@@ -117,10 +114,10 @@ export function flagRate(flag: FlagEvent | undefined): number {
 }
 
 /** The flag as notification documents carry it (ISO times, the live clock). */
-export function flagDocument(flag: FlagEvent | undefined, iso: (us: number) => string): Record<string, unknown> | null {
+export function flagDocument(flag: FlagEvent | undefined): Record<string, unknown> | null {
   if (!flag) return null;
   return {
-    reason: flag.reason, flaggedAt: iso(flag.tsUs), synPerSecond: flagRate(flag), halfOpen: flag.halfOpen,
+    reason: flag.reason, flaggedAt: isoUs(flag.tsUs), synPerSecond: flagRate(flag), halfOpen: flag.halfOpen,
     attempts: flag.attempts, completed: flag.completed, incomplete: flag.incomplete, distinctPorts: flag.distinctPorts,
   };
 }

@@ -4,6 +4,7 @@
  * first, so it exists before anything listens on the network; a failure of either closes both
  * and rejects with a one-line error (StatusSocketError, MetricsListenError).
  */
+import { endpoint } from '../report/text';
 import { ListenAddress, MetricsServer } from './metrics-server';
 import { LiveMetrics } from './metrics';
 import { LiveView } from './live-view';
@@ -17,9 +18,9 @@ export interface LiveObserverOptions {
 
 export class LiveObservers {
   private constructor(
-    readonly status: StatusServer,
+    private readonly status: StatusServer,
     private readonly metrics: LiveMetrics | null,
-    readonly metricsServer: MetricsServer | null,
+    private readonly metricsServer: MetricsServer | null,
   ) {}
 
   static async start(o: LiveObserverOptions, view: LiveView): Promise<LiveObservers> {
@@ -38,7 +39,7 @@ export class LiveObservers {
   /** For the "capturing" line: where each listens. */
   describe(): { statusSocket: string; metricsListen: string | null } {
     const a = this.metricsServer?.address;
-    return { statusSocket: this.status.path, metricsListen: a ? `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}` : null };
+    return { statusSocket: this.status.path, metricsListen: a ? endpoint(a.host, a.port) : null };
   }
 
   close(): void {

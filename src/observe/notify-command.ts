@@ -25,7 +25,6 @@ import { spawn, ChildProcess } from 'node:child_process';
 import type { FlagEvent } from '../detect/events';
 import type { Decision } from '../enforce/contract';
 import { decisionReport } from '../report/model';
-import { isoUs } from '../report/time';
 import { Alert } from '../detect/alerts';
 import { flagDocument, flagRate, GracefulStop, LiveNotifier, NotifyContext, NotifyLog, WarnLimiter } from './live-notifier';
 
@@ -72,7 +71,7 @@ export function commandDocument(d: Decision, flag: FlagEvent | undefined, ctx: N
     host: ctx.host,
     interface: ctx.iface,
     decision: decisionReport(d),
-    source: flagDocument(flag, isoUs),
+    source: flagDocument(flag),
     activeBlocks: ctx.activeBlocks(),
   };
 }
@@ -109,7 +108,7 @@ export class BlockCommand implements LiveNotifier {
   }
 
   /** Queues one run (or drops it, counted, when the queue is full or the notifier closed). */
-  notify(run: Run): void {
+  private notify(run: Run): void {
     if (this.closed || this.queue.length >= this.queueMax) {
       this.stats.dropped++;
       this.warnDrop.warn({ command: this.o.command, ip: run.ip, action: run.args[3], dropped: this.stats.dropped, queueMax: this.queueMax },

@@ -24,7 +24,6 @@ import type { Alert } from '../detect/alerts';
 import type { FlagEvent } from '../detect/events';
 import type { Decision } from '../enforce/contract';
 import { alertReport, decisionReport } from '../report/model';
-import { isoUs } from '../report/time';
 import { flagDocument, GracefulStop, LiveNotifier, NotifyContext, NotifyLog, WarnLimiter } from './live-notifier';
 
 export const DEFAULT_WEBHOOK_TIMEOUT_S = 5;
@@ -175,7 +174,7 @@ export class JsonPoster {
 }
 
 /** The decisions a webhook is told about (the contract above says why the others are not). */
-export function isPostedDecision(d: Decision): boolean {
+function isPostedDecision(d: Decision): boolean {
   return d.action === 'block' || d.action === 'unblock' || d.action === 'alert';
 }
 
@@ -189,7 +188,7 @@ export class WebhookJson implements LiveNotifier {
 
   onDecision(d: Decision, flag: FlagEvent | undefined): void {
     if (!isPostedDecision(d)) return;
-    this.poster.post({ ...this.envelope('decision'), ...decisionReport(d), source: flagDocument(flag, isoUs) });
+    this.poster.post({ ...this.envelope('decision'), ...decisionReport(d), source: flagDocument(flag) });
   }
 
   onAlert(a: Alert, phase: 'start' | 'end'): void {

@@ -38,7 +38,7 @@
 import { CaptureSummary } from '../capture/record';
 import { Alert } from '../detect/alerts';
 import { Decision } from '../enforce/contract';
-import { ipToWords, wordsToIp } from '../decode/address';
+import { wordsToIp } from '../decode/address';
 import { Pipeline } from '../pipeline';
 import { FlowTable } from '../track/flow-table';
 import { SOURCE_KEY_WORDS } from '../track/sources';
@@ -128,7 +128,8 @@ export function buildReport(
   const unknownLinkTypes: Record<string, number> = {};
   for (const [lt, n] of [...c.unknownLinkTypes].sort((a, b) => a[0] - b[0])) unknownLinkTypes[String(lt)] = n;
   const tr = p.tracker;
-  const sources = sourceReports(p);
+  const rows = sourceRows(p);
+  const sources = rows.map((r) => r.report);
   const series = timeline ? timeline.toReport() : null;
   return {
     version: REPORT_VERSION,
@@ -181,21 +182,8 @@ export function buildReport(
     alerts: alerts.map(alertReport),
     targets: targetReports(p),
     decisions: decisions.map(decisionReport),
-    timeline: series === null ? null : { ...series, lastSeen: lastSeen(p, sources) },
+    timeline: series === null ? null : { ...series, lastSeen: rows.map((r) => (r.slot < 0 ? null : isoUs(p.tracker.sources.lastUs[r.slot]))) },
   };
-}
-
-/** The last SYN of each reported source, while it is still in the table (a flagged one: with the same flag). */
-function lastSeen(p: Pipeline, reports: SourceReport[]): (string | null)[] {
-  const s = p.tracker.sources;
-  const words = new Uint32Array(4);
-  return reports.map((r) => {
-    if (!ipToWords(r.ip, words)) return null;
-    const slot = s.table.find(words, s.table.hashKey(words));
-    if (slot < 0) return null;
-    if (r.flagged ? isoUs(s.flaggedUs[slot]) !== r.flaggedAt : s.flaggedUs[slot] !== 0) return null;
-    return isoUs(s.lastUs[slot]);
-  });
 }
 
 export function alertReport(a: Alert): AlertReport {
@@ -216,41 +204,51 @@ function byIp(a: { ip: string }, b: { ip: string }): number {
 
 /** Flagged sources (by flag time), then the top unflagged ones by incomplete attempts. */
 export function sourceReports(p: Pipeline): SourceReport[] {
+  return sourceRows(p).map((r) => r.report);
+}
+
+/** sourceReports with each source's slot in the table while it is still the reported one (a
+ *  flagged source: with the same flag), else -1: the timeline's lastSeen reads it. */
+function sourceRows(p: Pipeline): { report: SourceReport; slot: number }[] {
   const s = p.tracker.sources;
-  const flagged: SourceReport[] = p.detector.flagged.map((f) => {
-    const slot = s.table.find(f.words, s.table.hashKey(f.words));
-    const live = slot >= 0 && s.flaggedUs[slot] === f.flaggedUs;
-    return {
+  const flagged = p.detector.flagged.map((f) => {
+    const found = s.table.find(f.words, s.table.hashKey(f.words));
+    const live = found >= 0 && s.flaggedUs[found] === f.flaggedUs;
+    const report: SourceReport = {
       ip: f.ip,
       syn: f.syn,
       attempts: f.attempts,
       completed: f.completed,
       incomplete: f.incomplete,
-      halfOpen: live ? s.halfOpen[slot] : 0,
+      halfOpen: live ? s.halfOpen[found] : 0,
       flagged: true,
       flaggedAt: isoUs(f.flaggedUs),
       firstSeen: isoUs(f.firstSeenUs),
       reason: f.reason,
       distinctPorts: f.distinctPorts,
     };
+    return { report, slot: live ? found : -1 };
   });
   // Top unflagged sources by incomplete attempts. Ranked on numbers (counts, then address
   // words), strings made only for the winners: a spoofed flood ties half a million sources at 1.
   const top = topSlots(s.table, TOP_SOURCES, (slot) => (s.flaggedUs[slot] !== 0 ? -1 : s.attempts[slot] - s.completed[slot]),
     (slot) => s.attempts[slot], SOURCE_KEY_WORDS);
-  flagged.sort((a, b) => (a.flaggedAt! < b.flaggedAt! ? -1 : a.flaggedAt! > b.flaggedAt! ? 1 : byIp(a, b)));
+  flagged.sort(({ report: a }, { report: b }) => (a.flaggedAt! < b.flaggedAt! ? -1 : a.flaggedAt! > b.flaggedAt! ? 1 : byIp(a, b)));
   return [...flagged, ...top.map((slot) => ({
-    ip: wordsToIp(s.table.keys, slot * s.table.keyWords),
-    syn: s.syn[slot],
-    attempts: s.attempts[slot],
-    completed: s.completed[slot],
-    incomplete: s.attempts[slot] - s.completed[slot],
-    halfOpen: s.halfOpen[slot],
-    flagged: false,
-    flaggedAt: null,
-    firstSeen: isoUs(s.firstUs[slot]),
-    reason: null,
-    distinctPorts: s.distinctPorts(slot),
+    report: {
+      ip: wordsToIp(s.table.keys, slot * s.table.keyWords),
+      syn: s.syn[slot],
+      attempts: s.attempts[slot],
+      completed: s.completed[slot],
+      incomplete: s.attempts[slot] - s.completed[slot],
+      halfOpen: s.halfOpen[slot],
+      flagged: false,
+      flaggedAt: null,
+      firstSeen: isoUs(s.firstUs[slot]),
+      reason: null,
+      distinctPorts: s.distinctPorts(slot),
+    },
+    slot,
   }))];
 }
 

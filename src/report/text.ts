@@ -73,7 +73,8 @@ export function renderText(r: Report): string {
   return out.join('\n') + '\n';
 }
 
-function endpoint(ip: string, port: number): string {
+/** `ip:port`, an IPv6 address in brackets. */
+export function endpoint(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 

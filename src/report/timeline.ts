@@ -5,7 +5,7 @@
  * calls `mark(nowUs)` in packet time (never per segment: only when a mark is reached), and the
  * timeline reads the tracker's cumulative counters there. The hot path pays one compare per
  * segment and the counter increments it already made; nothing is allocated per packet. Call
- * `finish(endUs)` once after the last packet, then `toReport()`.
+ * `finish()` once after the last packet, then `toReport()`.
  *
  * Bins: packet time from `originUs` (the capture's first packet, `capture.firstUs`, TCP or not,
  * floored to its UTC second; null only for a capture without packets) in bins of
@@ -95,13 +95,13 @@ export class Timeline implements TimeMarks {
     if (this.originUs < 0) {
       const first = this.capture.firstUs >= 0 ? Math.min(this.capture.firstUs, nowUs) : nowUs;
       this.originUs = Math.floor(first / SECOND_US) * SECOND_US;
-      while (Math.floor((nowUs - this.originUs) / this.widthUs) >= MAX_BINS) this.widthUs *= 2; // nothing to merge yet
+      while (this.binOf(nowUs) >= MAX_BINS) this.widthUs *= 2; // nothing to merge yet
       this.read(this.base);
       this.openSampleAt(nowUs);
       return this.sampleStartUs + this.sampleUs;
     }
     this.closeSample();
-    while (Math.floor((nowUs - this.originUs) / this.widthUs) >= MAX_BINS) this.mergePairs();
+    while (this.binOf(nowUs) >= MAX_BINS) this.mergePairs();
     const closedAt = this.sampleStartUs;
     this.openSampleAt(nowUs);
     // Whole samples with no mark between the closed one and this one were quiet: a rate of 0.

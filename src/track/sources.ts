@@ -48,10 +48,14 @@ export class SourceTable {
   /** The detector's index of the flagged source's record (-1: not flagged). */
   flagIndex: Int32Array;
 
-  /** Sources added to the table: first seen, or seen again after their eviction (a counter). */
-  inserts = 0;
   /** Flagged sources evicted from the table (they had gone quiet for longest). */
   flaggedEvictions = 0;
+
+  /** Sources added to the table, first seen or seen again after their eviction: nothing else
+   *  removes a source, so every insert is still there or was evicted. */
+  get inserts(): number {
+    return this.table.size + this.table.evictions;
+  }
   /** Called with the slot of a flagged source before it is evicted (report keeps it). */
   onFlaggedEvict: ((slot: number) => void) | null = null;
 
@@ -89,7 +93,6 @@ export class SourceTable {
   lookup(addr: Uint32Array): number {
     const s = this.table.lookup(addr, recentLine(addr[1], addr[3]));
     if (this.table.inserted) {
-      this.inserts++;
       this.reset(s);
       this.firstUs[s] = this.clock.nowUs;
     }

@@ -12,7 +12,7 @@ import { DEFAULT_CONFIG } from '../../enforce/config';
 import { inventory, type BlockRow } from '../../enforce/inventory';
 import { isoUs } from '../../report/time';
 import { warnOnStderr } from '../../enforce/netlink';
-import { openBlockBackend, openInstalledBackends, parseBackendSpec } from '../../enforce/backends';
+import { openBackendOption } from '../../enforce/backends';
 import { usageOnRouteError } from '../errors';
 
 interface BlocksOptions {
@@ -46,8 +46,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON instead of a table')
     .option('--backend <backend>', 'route | nftables | route,nftables (route may be spelt auto, netlink or iproute; default: routes, and the nftables sets when synwatch\'s table is there)')
     .action((opts: BlocksOptions) => {
-      const backend = opts.backend === undefined ? openInstalledBackends({ warn: warnOnStderr })
-        : openBlockBackend(usageOnRouteError(() => parseBackendSpec(opts.backend!)), { warn: warnOnStderr });
+      const backend = usageOnRouteError(() => openBackendOption(opts.backend, { warn: warnOnStderr }));
       const inv = inventory(backend, opts.stateDir, Date.now() * 1000);
       for (const w of inv.warnings) warnOnStderr(w);
       process.stdout.write(opts.json ? `${JSON.stringify(inv.rows.map(toJson), null, 2)}\n` : formatBlocksTable(inv.rows));

@@ -10,7 +10,6 @@
  * of set-up in runLive, which then drops to the --user (src/live/privilege.ts) before the first
  * packet.
  */
-import * as fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { addDetectionOptions } from '../detection-options';
 import { addPolicyOptions } from '../policy-options';
@@ -19,6 +18,7 @@ import { readHostFacts } from '../../enforce/allowlist';
 import { CliEnforceOptions, resolveConfig } from '../../enforce/config';
 import { openBlockBackend, parseBackendSpec } from '../../enforce/backends';
 import { RecordingBackend } from '../../enforce/recording';
+import { CAP_NET_ADMIN, CAP_NET_RAW, effectiveCapabilities, hasCapability } from '../../enforce/capabilities';
 import { DEFAULT_BUFFER_BYTES, DEFAULT_COALESCE_US, DEFAULT_SNAPLEN, MAX_COALESCE_US, MAX_SNAPLEN, MIN_SNAPLEN } from '../../capture/live';
 import { LiveRunOptions, runLive } from '../../live/runner';
 import { DetectionFlags, pipelineOptions } from '../../pipeline-options';
@@ -41,8 +41,6 @@ type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & NotifyF
   metricsListen?: ListenAddress;
 };
 
-const CAP_NET_ADMIN = 12;
-const CAP_NET_RAW = 13;
 
 export function register(program: Command): void {
   const cmd = program
@@ -70,7 +68,7 @@ export function register(program: Command): void {
     const cli = { ...flags, threshold: flags.threshold };
     const config = usage(() => resolveConfig(cli));
     const spec = usageOnRouteError(() => parseBackendSpec(config.backend)); // resolveConfig checked it
-    const notifiers = usage(() => notifiersFor(flags, config.dryRun, log));
+    const notifiers = notifiersFor(flags, config.dryRun, log); // throws UsageError itself
     checkPrivileges(config.dryRun);
     const loaded = loadPrivilegeAddon();
     const runUser = resolveRunUser(config.user, loaded);
@@ -114,14 +112,9 @@ function listenAddress(value: string): ListenAddress {
 
 /** One clear line instead of a libpcap or netlink error deep inside. */
 function checkPrivileges(dryRun: boolean): void {
-  let eff = 0n;
-  try {
-    const m = /^CapEff:\s*([0-9a-f]+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-    eff = m ? BigInt(`0x${m[1]}`) : 0n;
-  } catch {
-    return; // no /proc: let the capture open say what is wrong
-  }
-  const has = (bit: number) => (eff >> BigInt(bit)) & 1n;
+  const eff = effectiveCapabilities();
+  if (eff === null) return; // no /proc: let the capture open say what is wrong
+  const has = (bit: number) => hasCapability(eff, bit);
   const missing = [];
   if (!has(CAP_NET_RAW)) missing.push('CAP_NET_RAW (to capture)');
   if (!dryRun && !has(CAP_NET_ADMIN)) missing.push('CAP_NET_ADMIN (to add routes)');

@@ -16,7 +16,7 @@ import { DEFAULT_CONFIG } from '../../enforce/config';
 import { inventory, type BlockRow } from '../../enforce/inventory';
 import { Ledger, LEDGER_FILE } from '../../enforce/ledger';
 import { warnOnStderr } from '../../enforce/netlink';
-import { openBlockBackend, openInstalledBackends, parseBackendSpec } from '../../enforce/backends';
+import { openBackendOption } from '../../enforce/backends';
 import { usageOnRouteError, UsageError } from '../errors';
 import { SYNWATCH_RTM_PROTOCOL } from '../../enforce/routes';
 
@@ -38,8 +38,7 @@ export function register(program: Command): void {
       if (!!ipArg === !!opts.all) throw new UsageError('unblock: give one IP or --all');
       const ip = ipArg === undefined ? null : canonicalIp(ipArg);
       if (ipArg !== undefined && !ip) throw new UsageError(`unblock: "${ipArg}" is not an IPv4/IPv6 address`);
-      const backend = opts.backend === undefined ? openInstalledBackends({ warn: warnOnStderr })
-        : openBlockBackend(usageOnRouteError(() => parseBackendSpec(opts.backend!)), { warn: warnOnStderr });
+      const backend = usageOnRouteError(() => openBackendOption(opts.backend, { warn: warnOnStderr }));
       const nowUs = Date.now() * 1000;
       const inv = inventory(backend, opts.stateDir, nowUs);
       for (const w of inv.warnings) warnOnStderr(w);
