@@ -18,9 +18,10 @@
  *       onBatch(bytes) is called once per filled batch, until the ring is empty or
  *       MAX_BATCHES_PER_WAKE batches were delivered (then the loop runs its timers and comes
  *       back: the descriptor stays readable). After a wake-up that delivered records, the ring
- *       is polled again coalesceUs later (a timerfd) instead of on the next packet, for as long
- *       as each poll finds records; a poll that finds none goes back to waiting on the
- *       descriptor (see "Why moderation"). coalesceUs 0 turns this off. An exception thrown by
+ *       is polled again a window later (a timerfd) instead of on the next packet, for as long
+ *       as each poll finds records; the window grows with the busy stretch's age up to
+ *       coalesceUs, and a poll that finds none goes back to waiting on the descriptor (see "Why
+ *       moderation"). coalesceUs 0 turns this off. An exception thrown by
  *       onBatch is fatal (uncaughtException): the JavaScript side catches its own.
  *   drain(handle) -> records: the same, synchronously, until the ring is empty or 1024 batches
  *       were delivered (at stop: what the kernel already holds is delivered, not lost).
@@ -47,12 +48,17 @@
  * never overflows; a caplen above the snaplen (libpcap never gives one) is cut to the snaplen and
  * counted (STAT_CLAMPED). Nothing is allocated per packet, and nothing is sized by the wire.
  *
- * Why moderation: every wake-up costs a sleep and a wake in epoll, ~8-13 us on this 2-vCPU VM
- * (measured: 10k-100k SYN/s in a veth lab woke the loop every 2.5-4 packets, 3.4-4 us of CPU per
- * SYN, most of it in the scheduler). Waking for the first packet and then polling the ring every
- * coalesceUs while traffic lasts bounds the wake-ups to 1/coalesceUs per second, as a NIC's
- * interrupt moderation does; a lone SYN on an idle link is still delivered at once, and under
- * load a SYN waits at most coalesceUs more.
+ * Why moderation: on this 2-vCPU VM a wake-up from idle costs the woken task ~3-13 us when a
+ * packet (another CPU) wakes it, and ~28 us when a timer does (measured in C, without node: a
+ * timerfd, nanosleep or a TPACKET_V3 block timeout alike). Per-packet wake-ups at 10k-100k SYN/s
+ * woke the loop every 2.5-4 packets; a fixed 250 us poll under load bounded that to 4,000 timer
+ * wake-ups a second, 13-21 % of a core at every rate. So the poll adapts, as a NIC's adaptive
+ * interrupt moderation does: the first packet on an idle link wakes the loop at once; while a
+ * busy stretch lasts (each poll finds records, or a wake-up comes within STRETCH_GAP_US of the
+ * last records), the ring is polled again after a window of FIRST_WINDOW_US that grows with the
+ * stretch's age (1/RAMP_DIVISOR of it) up to coalesceUs. A short burst is read every ~100 us; a
+ * flood that has lasted a quarter of a second is read every coalesceUs (4 ms by default: 250
+ * wake-ups a second); a poll that finds nothing goes back to waking on the next packet.
  *
  * Why uv_poll on the main thread and not a capture thread: the kernel ring (bufferBytes of
  * frames of ~snaplen bytes: hundreds of thousands at the defaults) already absorbs the pauses of
@@ -80,6 +86,11 @@
 #define MAX_BUFFER_BYTES 0x7fffffffLL /* pcap_set_buffer_size takes an int */
 #define MAX_NAME 256
 #define MAX_COALESCE_US 100000
+/* Moderation ramp (see "Why moderation"): a busy stretch's first window, the share of the
+ * stretch's age a window may be, and the quiet gap after which a wake-up starts a new stretch. */
+#define FIRST_WINDOW_US 100
+#define RAMP_DIVISOR 64
+#define STRETCH_GAP_US 10000
 #define MAX_FILTER 65536
 
 enum {
@@ -110,6 +121,9 @@ typedef struct {
   int timer_polling;
   int timer_initialized;
   int timer_closed;
+  /* CLOCK_MONOTONIC µs: when the current busy stretch began, and when a drain last found records. */
+  uint64_t stretch_start_us;
+  uint64_t last_records_us;
   int closed;
   int in_callback;
   int close_requested;
@@ -358,12 +372,28 @@ static long drain_ring(capture_ctx *c, int from_js, int max_batches) {
 
 static void on_timer(uv_poll_t *handle, int status, int events);
 
+static uint64_t monotonic_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The next poll's delay: the stretch's age / RAMP_DIVISOR, between FIRST_WINDOW_US (or the
+ * maximum, when that is smaller) and coalesce_us. */
+static int moderation_window_us(const capture_ctx *c, uint64_t now_us) {
+  uint64_t w = (now_us - c->stretch_start_us) / RAMP_DIVISOR;
+  uint64_t lo = c->coalesce_us < FIRST_WINDOW_US ? (uint64_t)c->coalesce_us : FIRST_WINDOW_US;
+  if (w < lo) w = lo;
+  if (w > (uint64_t)c->coalesce_us) w = (uint64_t)c->coalesce_us;
+  return (int)w;
+}
+
 /* Arms the one-shot moderation timer; returns 0, or -1 (then the capture fd is watched again). */
-static int arm_timer(capture_ctx *c) {
+static int arm_timer(capture_ctx *c, int window_us) {
   struct itimerspec it;
   memset(&it, 0, sizeof it);
-  it.it_value.tv_sec = c->coalesce_us / 1000000;
-  it.it_value.tv_nsec = (long)(c->coalesce_us % 1000000) * 1000;
+  it.it_value.tv_sec = window_us / 1000000;
+  it.it_value.tv_nsec = (long)(window_us % 1000000) * 1000;
   if (timerfd_settime(c->timer_fd, 0, &it, NULL) != 0) return -1;
   if (!c->timer_polling) {
     if (uv_poll_start(&c->timer, UV_READABLE, on_timer) != 0) return -1;
@@ -375,14 +405,17 @@ static int arm_timer(capture_ctx *c) {
 /* Back to waking on the capture fd itself (the idle state: a lone SYN is delivered at once). */
 static int watch_capture_fd(capture_ctx *c);
 
-/* After a wake-up: with records delivered, moderate (poll the ring again in coalesce_us);
+/* After a wake-up: with records delivered, moderate (poll the ring again after the window);
  * without, or without moderation, wait for the capture fd. */
 static void after_drain(capture_ctx *c, long delivered) {
   if (c->closed) return;
   if (delivered > 0 && c->coalesce_us > 0 && c->timer_initialized) {
+    uint64_t now = monotonic_us();
+    if (c->last_records_us == 0 || now - c->last_records_us > STRETCH_GAP_US) c->stretch_start_us = now;
+    c->last_records_us = now;
     if (c->polling) uv_poll_stop(&c->poll);
     c->polling = 0;
-    if (arm_timer(c) == 0) return;
+    if (arm_timer(c, moderation_window_us(c, now)) == 0) return;
   }
   if (c->timer_polling) uv_poll_stop(&c->timer);
   c->timer_polling = 0;

@@ -48,9 +48,10 @@ export const MAX_SNAPLEN = 262144;
  */
 export const DEFAULT_BATCH_BYTES = 256 * 1024;
 
-/** See capture.c, "Why moderation": at most 4,000 wake-ups a second under load, and a SYN waits
- *  at most this much longer than on an idle link. */
-export const DEFAULT_COALESCE_US = 250;
+/** See capture.c, "Why moderation": the longest a SYN waits in the ring during a sustained flood
+ *  (the window starts at 100 µs and grows with the flood's age to this: 250 wake-ups a second).
+ *  On an idle link the first SYN is delivered at once. */
+export const DEFAULT_COALESCE_US = 4000;
 export const MAX_COALESCE_US = 100_000;
 
 

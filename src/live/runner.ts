@@ -69,6 +69,7 @@ import { ListenAddress } from '../observe/metrics-server';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PrivilegeError } from './privilege';
+import { warmUp, WarmUpReport } from './warm-up';
 import type { DropReport } from './privilege';
 import { LiveNotifier, Notifications, NotifyContext } from '../observe/live-notifier';
 
@@ -115,8 +116,11 @@ export interface LiveRunOptions {
   filter?: string;
   snaplen: number;
   bufferBytes: number;
-  /** Under load, poll the ring this often instead of waking per packet (capture/live.ts). */
+  /** Under a sustained flood, poll the ring at most this often instead of waking per packet
+   *  (capture/live.ts; the window grows with the flood's age up to this). */
   coalesceUs: number;
+  /** Compile the packet path on a synthetic flood before capturing (live/warm-up.ts); default on. */
+  warmUp?: boolean;
   /** --write: what the filter passed, to nanosecond pcap files (capture/writer.ts). */
   write?: { path: string; maxFileBytes?: number; keepFiles?: number };
   pipeline: PipelineOptions;
@@ -251,6 +255,9 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     throw e;
   }
   // ---- 3. the run ----
+  // Before the loop-delay sampler starts: the warm-up is start-up, not a stall. The kernel ring
+  // holds what arrives meanwhile.
+  const warmed: WarmUpReport | null = o.warmUp === false ? null : warmUp(o.pipeline);
   sink = new ReloadableSink(session);
   const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   const lagMs = (ns: number) => Math.max(0, Math.round((ns / 1e6 - LAG_RESOLUTION_MS) * 1000) / 1000);
@@ -259,6 +266,7 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   log.info({
     iface: o.iface, linkType: capture.linkTypeName, filter: capture.filter, snaplen: capture.snaplen,
     bufferBytes: capture.bufferBytes, coalesceUs: o.coalesceUs,
+    warmUp: warmed ? { records: warmed.records, flagged: warmed.flagged, ms: Math.round(warmed.ms) } : null,
     backend: o.config.dryRun ? 'dry-run' : o.backend.name, stateDir: ledger?.dir ?? null, uid: process.getuid?.() ?? null,
     threshold: o.pipeline.detector.threshold, blockTtl: o.config.blockTtl, routeType: o.config.routeType,
     maxActiveBlocks: o.config.maxActiveBlocks, maxNewBlocksPerSecond: o.config.maxNewBlocksPerSecond,

@@ -33,6 +33,8 @@ type LiveFlags = DetectionFlags & Omit<CliEnforceOptions, 'threshold'> & NotifyF
   bufferMib?: number;
   snaplen?: number;
   coalesceUs?: number;
+  /** --no-warm-up sets it false. */
+  warmUp?: boolean;
   write?: string;
   writeMaxMib?: number;
   writeFiles?: number;
@@ -50,7 +52,8 @@ export function register(program: Command): void {
     .option('--filter <expr>', 'BPF expression ANDed with the default filter (e.g. "dst port 80 or src port 80")')
     .addOption(new Option('--buffer-mib <n>', `kernel capture ring, MiB (default ${DEFAULT_BUFFER_BYTES / 1048576}: ~190,000 frames at the default snaplen)`).argParser(positiveInt('--buffer-mib', 2047)))
     .addOption(new Option('--snaplen <bytes>', `bytes captured per packet (default ${DEFAULT_SNAPLEN}: Ethernet, two VLAN tags, IPv6 extension headers, TCP options)`).argParser(intInRange('--snaplen', MIN_SNAPLEN, MAX_SNAPLEN)))
-    .addOption(new Option('--coalesce-us <us>', `under load, read the capture ring every US microseconds instead of on every packet (default ${DEFAULT_COALESCE_US}; 0: every packet, more CPU)`).argParser(intInRange('--coalesce-us', 0, MAX_COALESCE_US)))
+    .addOption(new Option('--coalesce-us <us>', `under a sustained flood, read the capture ring at most every US microseconds instead of on every packet; the wait starts at 100 us and grows with the flood's age (1/64 of it) up to US (default ${DEFAULT_COALESCE_US}; 0: every packet, more CPU)`).argParser(intInRange('--coalesce-us', 0, MAX_COALESCE_US)))
+    .option('--no-warm-up', 'skip compiling the packet path on a synthetic flood at start (~0.1-0.2 s of CPU; without it the first flood meets interpreted code)')
     .option('--write <file>', 'also write what the filter passed to FILE, nanosecond pcap (as tcpdump -w)')
     .addOption(new Option('--write-max-mib <n>', 'rotate the --write file at this size: FILE.000001.pcap, FILE.000002.pcap, ...').argParser(positiveInt('--write-max-mib', 1024 * 1024)))
     .addOption(new Option('--write-files <n>', 'with --write-max-mib: keep only the newest N files').argParser(positiveInt('--write-files')))
@@ -85,6 +88,7 @@ export function register(program: Command): void {
       filter: flags.filter,
       snaplen: flags.snaplen ?? DEFAULT_SNAPLEN,
       coalesceUs: flags.coalesceUs ?? DEFAULT_COALESCE_US,
+      warmUp: flags.warmUp !== false,
       write: writeOptions(flags),
       bufferBytes: (flags.bufferMib ?? DEFAULT_BUFFER_BYTES / 1048576) * 1048576,
       pipeline: pipelineOptions(flags, config.threshold),
