@@ -196,6 +196,8 @@ interface Row {
     cpuPct: number | null;
     /** CPU share of the idle second before the flood (subtracted), % of a core. */
     idlePct: number | null;
+    /** CPU from spawn to 1 s after "capturing" (start-up, warm-up included), ms. */
+    startupCpuMs: number | null;
     /** Decision lines logged (the policy's --max-new-blocks-per-second caps them). */
     decisions: number;
     /** Sources the detector flagged (`flagged` of the stopped line). */
@@ -308,7 +310,7 @@ function medianCpu(os: CpuFigure[]): string {
 async function runTrial(lab: PairLab, a: Args, spec: TrialSpec, log: (s: string) => void): Promise<Row> {
   const row: Row = {
     rate: spec.rate, trial: spec.trial, count: spec.count, sent: null, sendSeconds: null, rxDelta: null,
-    sw: { seen: null, packets: null, counters: captureCounters(undefined), cpuUsPerSyn: null, cpuBelowUs: null, cpuPct: null, idlePct: null, decisions: 0, flagged: null, lagMaxMs: null, dropsNote: null },
+    sw: { seen: null, packets: null, counters: captureCounters(undefined), cpuUsPerSyn: null, cpuBelowUs: null, cpuPct: null, idlePct: null, startupCpuMs: null, decisions: 0, flagged: null, lagMaxMs: null, dropsNote: null },
     td: { ...parseTcpdumpSummary(''), cpuUsPerSyn: null, cpuBelowUs: null }, notes: [],
   };
   const tag = `${Number.isFinite(spec.rate) ? spec.rate : 'max'}-${spec.trial}`;
@@ -346,6 +348,7 @@ async function runTrial(lab: PairLab, a: Args, spec: TrialSpec, log: (s: string)
     const idleWall = Number(process.hrtime.bigint() - it0) / 1e9;
     const idle = [(cpuSeconds(swp.pid) - i0[0]) / idleWall, (cpuSeconds(tdp.pid) - i0[1]) / idleWall];
     row.sw.idlePct = idle[0] * 100;
+    row.sw.startupCpuMs = i0[0] * 1000;
     if (idle[0] > 0.05) row.notes.push(`synwatch used ${(idle[0] * 100).toFixed(0)}% of a core before the flood (subtracted over the whole flood: its µs/SYN may be low)`);
     const rx0 = await lab.counter('server', 'rx_packets');
     const c0 = [cpuSeconds(swp.pid), cpuSeconds(tdp.pid)];
@@ -484,15 +487,15 @@ function unaccountedPct(r: Row): number | null {
 
 function trialTable(rows: Row[]): string[] {
   const L = [
-    '| target SYN/s | trial | sent (trafgen) | achieved SYN/s | server rx | synwatch seen | synwatch missed | captured | received | kernelDrops | ifDrops | synwatch µs/SYN | synwatch % core | tcpdump captured | tcpdump dropped | tcpdump missed | tcpdump µs/SYN | flagged | decisions | max loop lag (ms) |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| target SYN/s | trial | sent (trafgen) | achieved SYN/s | server rx | synwatch seen | synwatch missed | captured | received | kernelDrops | ifDrops | synwatch µs/SYN | synwatch % core | tcpdump captured | tcpdump dropped | tcpdump missed | tcpdump µs/SYN | flagged | decisions | max loop lag (ms) | synwatch start-up CPU (ms) |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const c = r.sw.counters;
     L.push(`| ${rateName(r.rate)} | ${r.trial} | ${int(r.sent)} | ${int(achieved(r) === null ? null : Math.round(achieved(r)!))} | ${int(r.rxDelta)} | ` +
       `${int(r.sw.seen)} | ${pct(missPct(r.sw.seen, r.sent))} | ${int(c.captured)} | ${int(c.received)} | ${int(c.kernelDrops)} | ${int(c.ifDrops)} | ` +
       `${cpuCell(r.sw)} | ${fmt(r.sw.cpuPct, 0)} | ${int(r.td.captured)} | ${int(r.td.kernelDrops)} | ${pct(missPct(r.td.captured, r.sent))} | ` +
-      `${cpuCell(r.td)} | ${int(r.sw.flagged)} | ${r.sw.decisions} | ${fmt(r.sw.lagMaxMs)} |`);
+      `${cpuCell(r.td)} | ${int(r.sw.flagged)} | ${r.sw.decisions} | ${fmt(r.sw.lagMaxMs)} | ${fmt(r.sw.startupCpuMs, 0)} |`);
   }
   return L;
 }
@@ -530,7 +533,7 @@ function report(a: Args, rows: Row[], command: string, load: [number[], number[]
   L.push('Columns: sent = trafgen\'s "packets outgoing"; achieved = sent / trafgen\'s send time; server rx = delta of the server veth\'s rx_packets; synwatch seen = `synOnly` of its `stopped` line (SIGINT after the flood drained); ' +
     'captured/received/kernelDrops/ifDrops = the same line\'s capture counters (n/a: this build does not report them); missed = (sent - seen) / sent; tcpdump captured/dropped = its exit summary; ' +
     'µs/SYN = utime+stime from the flood\'s start to the end of the drain, idle rate subtracted, per SYN seen ("< x": under 2 clock ticks of CPU, the resolution); % core = the same CPU time over trafgen\'s send time; flagged = `flagged` of the stopped line (254 sources expected); decisions = decision lines logged (capped by the policy\'s --max-new-blocks-per-second, 50 by default); ' +
-    'max loop lag = largest event-loop delay in the status lines.', '');
+    'max loop lag = largest event-loop delay in the status lines; start-up CPU = synwatch\'s utime+stime from its spawn to 1 s after "capturing" (node\'s start, the warm-up, and a second idle), not in µs/SYN.', '');
   const main = rows.filter((r) => !r.error);
   L.push('## Trials', '', ...trialTable(rows), '');
   if (a.mode === 'load' && a.trials > 1) L.push('## By rate', '', ...summaryTable(rows, a.rates), '');
