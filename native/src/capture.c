@@ -378,12 +378,11 @@ static uint64_t monotonic_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* The next poll's delay: the stretch's age / RAMP_DIVISOR, between FIRST_WINDOW_US (or the
- * maximum, when that is smaller) and coalesce_us. */
+/* The next poll's delay: the stretch's age / RAMP_DIVISOR, at least FIRST_WINDOW_US, at most
+ * coalesce_us (which wins when it is the smaller). */
 static int moderation_window_us(const capture_ctx *c, uint64_t now_us) {
   uint64_t w = (now_us - c->stretch_start_us) / RAMP_DIVISOR;
-  uint64_t lo = c->coalesce_us < FIRST_WINDOW_US ? (uint64_t)c->coalesce_us : FIRST_WINDOW_US;
-  if (w < lo) w = lo;
+  if (w < FIRST_WINDOW_US) w = FIRST_WINDOW_US;
   if (w > (uint64_t)c->coalesce_us) w = (uint64_t)c->coalesce_us;
   return (int)w;
 }
@@ -411,7 +410,7 @@ static void after_drain(capture_ctx *c, long delivered) {
   if (c->closed) return;
   if (delivered > 0 && c->coalesce_us > 0 && c->timer_initialized) {
     uint64_t now = monotonic_us();
-    if (c->last_records_us == 0 || now - c->last_records_us > STRETCH_GAP_US) c->stretch_start_us = now;
+    if (now - c->last_records_us > STRETCH_GAP_US) c->stretch_start_us = now; /* 0 at first: a new stretch */
     c->last_records_us = now;
     if (c->polling) uv_poll_stop(&c->poll);
     c->polling = 0;

@@ -237,10 +237,6 @@ export class LiveCapture {
     this.batchView = new DataView(this.batch.buffer, this.batch.byteOffset, this.batch.byteLength);
     this.readClock = a.realtimeUs;
     this.statsArray = new Float64Array(a.statCount);
-    this.summary = {
-      file: opts.iface, format: 'live', compressed: false, byteOrder: 'host', interfaces: [],
-      records: 0, bytes: 0, firstTsUs: null, lastTsUs: null, warnings: [],
-    };
     let opened: ReturnType<CaptureAddon['open']>;
     try {
       opened = a.open(opts.iface, snaplen, opts.bufferBytes ?? DEFAULT_BUFFER_BYTES,
@@ -262,11 +258,7 @@ export class LiveCapture {
     this.snaplen = opened.snaplen;
     this.bufferBytes = opened.bufferBytes;
     this.warning = opened.warning;
-    this.ctx = new ParseContext(opts.iface, sink, this.summary);
-    this.format = new PcapFormat(this.ctx, { littleEndian: os.endianness() === 'LE', nanoseconds: true },
-      pcapNsHostHeader(this.linkType, this.snaplen), 0);
-    this.summary.format = 'live';
-    this.summary.byteOrder = 'host';
+    ({ summary: this.summary, ctx: this.ctx, format: this.format } = hostRecordFormat(opts.iface, this.linkType, this.snaplen, sink));
   }
 
   /** Begin delivering batches from the event loop. */
@@ -334,6 +326,25 @@ export class LiveCapture {
     }
     this.hooks.onBatchEnd?.();
   }
+}
+
+/**
+ * The record loop for batches in the addon's layout (the body of a nanosecond pcap file in host
+ * byte order, as if after its header at offset PCAP_FILE_HEADER_BYTES): LiveCapture's, and the
+ * warm-up's (live/warm-up.ts) for its synthetic batches.
+ */
+export function hostRecordFormat(name: string, linkType: number, snaplen: number, sink: RecordSink):
+  { summary: CaptureSummary; ctx: ParseContext; format: PcapFormat } {
+  const summary: CaptureSummary = {
+    file: name, format: 'live', compressed: false, byteOrder: 'host', interfaces: [],
+    records: 0, bytes: 0, firstTsUs: null, lastTsUs: null, warnings: [],
+  };
+  const ctx = new ParseContext(name, sink, summary);
+  const format = new PcapFormat(ctx, { littleEndian: os.endianness() === 'LE', nanoseconds: true },
+    pcapNsHostHeader(linkType, snaplen), 0);
+  summary.format = 'live';
+  summary.byteOrder = 'host';
+  return { summary, ctx, format };
 }
 
 function openError(opts: LiveOptions, e: NodeJS.ErrnoException): CaptureError {

@@ -54,7 +54,7 @@ for (const [linkType, decoder] of LINK_TYPES) BY_LINK_TYPE[linkType] = decoder;
 
 /** The LINKTYPE proper; a classic pcap header may carry FCS-length bits above it. */
 const LINK_TYPE_MASK = 0xffff;
-const LINKTYPE_ETHERNET = 1;
+export const LINKTYPE_ETHERNET = 1;
 
 export function decodeFrame(
   view: PacketView, buf: Buffer, offset: number, caplen: number, wirelen: number, linkType: number,

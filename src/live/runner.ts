@@ -50,7 +50,7 @@ import { Logger } from 'pino';
 import { CaptureStats, libpcapVersion, LiveCapture, LiveClock } from '../capture/live';
 import { CaptureWriter } from '../capture/writer';
 import { liveFilter } from '../capture/filter';
-import { LINK_TYPES } from '../decode/frame';
+import { LINK_TYPES, LINKTYPE_ETHERNET } from '../decode/frame';
 import { Pipeline, PipelineOptions } from '../pipeline';
 import { EnforcementSession, SessionHooks } from '../enforce/session';
 import { EnforceConfig } from '../enforce/config';
@@ -77,7 +77,6 @@ const TICK_MS = 100;
 /** How often a backend whose kernel side can be flushed away (nftables) is checked. */
 const HEAL_MS = 1000;
 /** Only Ethernet frames carry VLAN tags; libpcap refuses `vlan` on other links. */
-const LINKTYPE_ETHERNET = 1;
 /** At most one "capture drops" warning per this long. */
 const DROP_WARN_INTERVAL_MS = 10_000;
 /** drain() calls at stop, each up to ~1M records: enough for any ring --buffer-mib allows. */

@@ -20,13 +20,12 @@
  * detector's threshold, so the flag and block path runs too. In memory only; never sent.
  */
 import * as os from 'node:os';
-import { ParseContext } from '../capture/parse-context';
-import { PcapFormat, pcapNsHostHeader } from '../capture/pcap';
-import type { CaptureSummary } from '../capture/record';
+import { hostRecordFormat } from '../capture/live';
+import { PCAP_FILE_HEADER_BYTES } from '../capture/pcap';
+import { LINKTYPE_ETHERNET } from '../decode/frame';
 import { EnforcementSession } from '../enforce/session';
 import { Pipeline, PipelineOptions } from '../pipeline';
 
-const LINKTYPE_ETHERNET = 1;
 const FRAME_BYTES = 54; // Ethernet 14 + IPv4 20 + TCP 20
 const RECORD_BYTES = 16 + FRAME_BYTES;
 /** Records per synthetic batch: the size of a full capture batch at the default snaplen. */
@@ -63,16 +62,10 @@ export function warmUp(options: PipelineOptions, records = DEFAULT_WARM_UP_RECOR
     onAlert: (a, phase) => session.onAlert(a, phase),
     onTime: (t) => session.onTime(t),
   });
-  const summary: CaptureSummary = {
-    file: 'warm-up', format: 'live', compressed: false, byteOrder: 'host', interfaces: [],
-    records: 0, bytes: 0, firstTsUs: null, lastTsUs: null, warnings: [],
-  };
-  const ctx = new ParseContext('warm-up', pipeline.onRecord, summary);
-  const littleEndian = os.endianness() === 'LE';
-  const format = new PcapFormat(ctx, { littleEndian, nanoseconds: true }, pcapNsHostHeader(LINKTYPE_ETHERNET, 256), 0);
+  const { format } = hostRecordFormat('warm-up', LINKTYPE_ETHERNET, 256, pipeline.onRecord);
   const batch = Buffer.alloc(BATCH_RECORDS * RECORD_BYTES);
-  const frames = new SyntheticFrames(batch, littleEndian);
-  let offset = 24;
+  const frames = new SyntheticFrames(batch, os.endianness() === 'LE');
+  let offset = PCAP_FILE_HEADER_BYTES;
   let done = 0;
   for (let n = 0; done < records; n++) {
     const bytes = frames.fill(n * BATCH_RECORDS, BATCH_RECORDS);
@@ -99,9 +92,9 @@ class SyntheticFrames {
     for (let i = 0; i < count; i++) {
       const k = first + i;
       const at = i * RECORD_BYTES;
-      const ns = BigInt(k) * BigInt(STEP_NS);
-      v.setUint32(at, EPOCH_S + Number(ns / 1_000_000_000n), this.le);
-      v.setUint32(at + 4, Number(ns % 1_000_000_000n), this.le);
+      const ns = k * STEP_NS; // exact in a double for any count warmUp() is given
+      v.setUint32(at, EPOCH_S + Math.floor(ns / 1e9), this.le);
+      v.setUint32(at + 4, ns % 1e9, this.le);
       v.setUint32(at + 8, FRAME_BYTES, this.le);
       v.setUint32(at + 12, FRAME_BYTES, this.le);
       const answer = k % 4 === 3; // the target's SYN-ACK to the SYN just before it
