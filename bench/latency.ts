@@ -425,7 +425,13 @@ function report(a: Args, trials: Trial[], miss: MissRow[], notes: string[], comm
     L.push('', `Cross-check: live's synTime (the kernel timestamp of the flagging SYN on synwatch's own capture socket) differs from tcpdump's kernel timestamp of the ${a.threshold}th SYN by at most ${Math.max(...skew).toFixed(3)} ms;` +
       ` live's own latencyUs (routeTime - synTime), median per rate: ${sums.map((x) => `${thousands(x.rate)}/s ${f1(x.live?.internalMedian, 3)} ms`).join(', ')}.`);
   }
-  L.push('');
+  L.push('', '<details><summary>Every trial</summary>', '');
+  L.push('| mode | rate (SYN/s) | source | achieved | latency (ms) | synTime - tcpdump (ms) | latencyUs (ms) | error |');
+  L.push('|---|---:|---|---:|---:|---:|---:|---|');
+  for (const t of trials) {
+    L.push(`| ${t.mode} | ${thousands(t.rate)} | ${t.ip} | ${f1(t.achievedRate, 0)} | ${f1(t.latencyMs, 3)} | ${f1(t.decisionSkewMs, 3)} | ${f1(t.internalMs, 3)} | ${t.error ?? ''} |`);
+  }
+  L.push('', '</details>', '');
   let pass = true;
   const k1 = sums.find((s) => s.rate === 1000);
   if (k1?.live) {
