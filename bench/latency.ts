@@ -4,7 +4,7 @@
  *
  *   node dist/bench/latency.js [--trials 10] [--rates 100,1000,10000] [--threshold 20]
  *        [--miss-rates 10000,20000,30000,40000,max] [--miss-count 40000] [--miss-trials 3] [--modes live,poll]
- *        [--sender auto|tcpreplay|trafgen] [--out bench/latency-results.md] [--strict]
+ *        [--sender auto|tcpreplay|trafgen] [--pair-rates 100000] [--out bench/latency-results.md] [--strict]
  *
  * Latency of one trial: from the threshold-crossing SYN (the Nth SYN from a fresh attacker
  * address, N = --threshold, timestamped by tcpdump in the server namespace; live runs with
@@ -22,6 +22,12 @@
  * (this VM's timers fire ~30 µs apart at best: 40 SYNs at "100k" arrived at 57-89k SYN/s).
  * The measurement is the same; the achieved column says what arrived.
  *
+ * --pair-rates: live trials again, at these rates, in the load benchmark's two-namespace lab
+ * (bench/pair-lab.ts; pairLatencyPhase): no router forwards the SYNs and no TCP stack answers
+ * them. In the lab above, at the top rate, that kernel work fills the one CPU trafgen leaves
+ * during a trial's burst (ftrace, bench/findings.md); this shows what synwatch does without it.
+ * Every trial of every lab is listed in the report.
+ *
  * Miss rate: `synwatch live --dry-run` with a threshold no source reaches, floods of --miss-count
  * SYNs at each --miss-rates rate ("max" = tcpreplay --topspeed), --miss-trials times each, a
  * fresh synwatch process per trial; the SYNs synwatch reports (its exit/status totals) against the
@@ -34,7 +40,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Lab, LabProcess, labUnavailableReason, REPO_ROOT, sleep, which } from '../test/e2e/lab';
+import { Lab, LabProcess, labUnavailableReason, REPO_ROOT, runCommand, sleep, SYNWATCH_MAIN, which } from '../test/e2e/lab';
+import { PairLab } from './pair-lab';
 import { eachFlag, runMain, UsageError } from './cli';
 import { cpuSeconds, median } from './proc';
 import { floodLimitS, SynFlood, tbfCommand, trafgenCommand } from './trafgen';
@@ -55,6 +62,8 @@ interface Args {
   missTrials: number;
   modes: Mode[];
   sender: Sender;
+  /** Live only, in the two-namespace lab (bench/pair-lab.ts); empty: not run. */
+  pairRates: number[];
   out: string;
   strict: boolean;
 }
@@ -62,7 +71,7 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const a: Args = {
     trials: 10, rates: [100, 1000, 10000], threshold: 20, missRates: [10000, 20000, 30000, 40000, Infinity], missCount: 40000, missTrials: 3,
-    modes: ['live', 'poll'], sender: 'auto', out: path.join(REPO_ROOT, 'bench/latency-results.md'), strict: false,
+    modes: ['live', 'poll'], sender: 'auto', pairRates: [], out: path.join(REPO_ROOT, 'bench/latency-results.md'), strict: false,
   };
   const nums = (v: string) => v.split(',').map(Number).filter((x) => x > 0);
   eachFlag(argv, __filename, (k, v) => {
@@ -72,6 +81,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--miss-rates') a.missRates = v().split(',').map((x) => (x === 'max' ? Infinity : Number(x))).filter((x) => x > 0);
     else if (k === '--miss-trials') a.missTrials = Number(v());
     else if (k === '--miss-count') a.missCount = Number(v());
+    else if (k === '--pair-rates') a.pairRates = nums(v());
     else if (k === '--modes') a.modes = v().split(',') as Mode[];
     else if (k === '--sender') {
       const x = v();
@@ -90,6 +100,8 @@ function parseArgs(argv: string[]): Args {
 
 interface Trial {
   mode: Mode;
+  /** 'router': test/e2e/lab.ts, the server answers; 'pair': bench/pair-lab.ts, the server drops the SYNs. */
+  lab: 'router' | 'pair';
   rate: number;
   ip: string;
   /** Achieved rate of this trial's SYNs (tcpdump), SYN/s. */
@@ -212,7 +224,7 @@ async function latencyPhase(lab: Lab, mode: Mode, a: Args, addrs: string[], log:
       for (let t = 0; t < a.trials; t++) {
         const ip = addrs[k++];
         if (mode === 'poll') await sleep(Math.random() * 1000); // random phase against the poll timer
-        const trial: Trial = { mode, rate, ip, achievedRate: NaN };
+        const trial: Trial = { mode, lab: 'router', rate, ip, achievedRate: NaN };
         try {
           if (senderFor(a, rate) === 'trafgen') await trafgenFlood(lab, { from: ip, count: 2 * a.threshold, pps: rate });
           else await lab.replayFlood({ from: ip, to: lab.addr.server4, count: 2 * a.threshold, pps: rate });
@@ -230,9 +242,85 @@ async function latencyPhase(lab: Lab, mode: Mode, a: Args, addrs: string[], log:
     await cap.stop();
     await monitor.stop();
   }
+  joinTrials(trials, await cap.packets('tcp'), monitor.stdout, sw.json, a.threshold);
+  // Leave no block behind for the next phase.
+  await lab.synwatchOnce(['unblock', '--all', '--state-dir', stateDir]);
+  return trials;
+}
+
+/**
+ * Live trials in the two-namespace lab (bench/pair-lab.ts, the load benchmark's): trafgen writes
+ * straight into the server's interface, and the server drops the SYNs in netfilter's prerouting
+ * hook after the packet taps, so no router forwards them and no TCP stack answers them. What is
+ * timed is the same (the Nth SYN's tcpdump timestamp to the route in `ip monitor`); what differs
+ * is the kernel's own work per SYN, which in test/e2e/lab.ts fills the one CPU trafgen leaves
+ * (bench/findings.md). Sources 198.51.100.10 and up, one per trial, as in latencyPhase.
+ */
+async function pairLatencyPhase(a: Args, log: (s: string) => void): Promise<Trial[]> {
+  const lab = await PairLab.create();
+  const trials: Trial[] = [];
+  try {
+    const stateDir = path.join(lab.dir, 'state-pair');
+    const capFile = path.join(lab.dir, 'syn-pair.pcap');
+    const monitor = lab.spawn('server', 'env', ['TZ=UTC', 'ip', '-ts', '-o', 'monitor', 'route'], { label: 'ip monitor' });
+    const cap = lab.spawn('server', 'tcpdump', ['-i', lab.iface, '--immediate-mode', '-U', '-B', '65536', '-s', '128', '-w', capFile,
+      'tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn'], { label: 'tcpdump' });
+    await cap.waitFor(() => cap.stderr.includes('listening on'), 10_000, 'tcpdump to listen');
+    const sw = lab.spawn('server', process.execPath, [SYNWATCH_MAIN, '--log-level', 'info', ...synwatchArgs('live', a, stateDir, lab.iface)], { label: 'synwatch live (pair)' });
+    await sw.waitForJson((o) => o.msg === 'capturing', 15_000, '"capturing"');
+    await sleep(300);
+    const routeSeen = (ip: string) => monitor.stdout.split('\n').some((l) => parseMonitorLine(l)?.[1] === ip);
+    let k = 0;
+    try {
+      for (const rate of a.pairRates) {
+        for (let t = 0; t < a.trials; t++) {
+          const ip = `198.51.100.${10 + k++}`;
+          const trial: Trial = { mode: 'live', lab: 'pair', rate, ip, achievedRate: NaN };
+          try {
+            const f: SynFlood = { dev: lab.iface, srcMac: lab.senderMac, dstMac: lab.serverMac, src: ip, dst: lab.serverAddr, dport: lab.port,
+              count: 2 * a.threshold, pps: rate, pacing: 'tbf' };
+            const [tc, ...tcArgs] = tbfCommand(lab.iface, rate, 2);
+            await lab.exec('sender', tc, tcArgs);
+            try {
+              const [cmd, ...args] = trafgenCommand(f);
+              const r = await lab.exec('sender', cmd, args, { allowFail: true, timeoutMs: (floodLimitS(f) + 10) * 1000 });
+              if (r.code !== 0) throw new Error(`trafgen failed (${r.code}): ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
+            } finally {
+              await lab.exec('sender', 'tc', ['qdisc', 'del', 'dev', lab.iface, 'root'], { allowFail: true });
+            }
+            await monitor.waitFor(() => routeSeen(ip), 2000, `the route for ${ip}`);
+          } catch (e) {
+            trial.error = (e as Error).message.split('\n')[0];
+          }
+          trials.push(trial);
+          log(`live (pair lab) ${rate}/s trial ${t + 1}/${a.trials} ${ip}${trial.error ? ` ERROR ${trial.error}` : ''}`);
+        }
+      }
+      await sleep(300);
+    } finally {
+      await sw.stop(5000);
+      cap.signal('SIGINT');
+      await cap.stop(5000);
+      await monitor.stop();
+    }
+    const r = await runCommand('tcpdump', ['-r', capFile, '-nn', '-tt', '--', 'tcp'], { allowFail: true, timeoutMs: 60_000 });
+    joinTrials(trials, r.stdout.split('\n'), monitor.stdout, sw.json, a.threshold);
+    await lab.exec('server', process.execPath, [SYNWATCH_MAIN, 'unblock', '--all', '--state-dir', stateDir], { allowFail: true, timeoutMs: 30_000 });
+  } finally {
+    await lab.destroy();
+  }
+  return trials;
+}
+
+/**
+ * Fills in each trial's latency: the Nth SYN per source address (`synLines`: tcpdump -nn -tt
+ * lines), the first route add per address (`monitorText`: ip -ts -o monitor route), and
+ * synwatch's own decision line for the cross-check (sets `error` where one is missing).
+ */
+function joinTrials(trials: Trial[], synLines: string[], monitorText: string, synwatchJson: Record<string, unknown>[], threshold: number): void {
   // Join: Nth SYN per address (tcpdump) and first route add per address (ip monitor).
   const synsBy = new Map<string, number[]>();
-  for (const line of await cap.packets('tcp')) {
+  for (const line of synLines) {
     const p = parseTcpdumpLine(line);
     if (!p) continue;
     let list = synsBy.get(p[1]);
@@ -240,12 +328,12 @@ async function latencyPhase(lab: Lab, mode: Mode, a: Args, addrs: string[], log:
     list.push(p[0]);
   }
   const routeBy = new Map<string, number>();
-  for (const line of monitor.stdout.split('\n')) {
+  for (const line of monitorText.split('\n')) {
     const p = parseMonitorLine(line);
     if (p && !routeBy.has(p[1])) routeBy.set(p[1], p[0]);
   }
   const decisionBy = new Map<string, { synUs: number; internalUs?: number }>();
-  for (const o of sw.json) {
+  for (const o of synwatchJson) {
     if (o.msg !== 'decision' || o.action !== 'block' || typeof o.ip !== 'string' || decisionBy.has(o.ip)) continue;
     // live: synTime (ISO, µs) and latencyUs; poll: tsUs.
     const synUs = typeof o.synTime === 'string' ? isoToUs(o.synTime) : typeof o.tsUs === 'number' ? o.tsUs : NaN;
@@ -254,11 +342,11 @@ async function latencyPhase(lab: Lab, mode: Mode, a: Args, addrs: string[], log:
   for (const tr of trials) {
     const syns = (synsBy.get(tr.ip) ?? []).sort((x, y) => x - y);
     if (syns.length >= 2) tr.achievedRate = ((syns.length - 1) * 1e6) / (syns[syns.length - 1] - syns[0]);
-    if (syns.length < a.threshold) {
+    if (syns.length < threshold) {
       tr.error ??= `only ${syns.length} SYNs captured`;
       continue;
     }
-    tr.nthSynUs = syns[a.threshold - 1];
+    tr.nthSynUs = syns[threshold - 1];
     tr.routeUs = routeBy.get(tr.ip);
     if (tr.routeUs === undefined) {
       tr.error ??= 'no route';
@@ -271,9 +359,6 @@ async function latencyPhase(lab: Lab, mode: Mode, a: Args, addrs: string[], log:
       if (d.internalUs !== undefined) tr.internalMs = d.internalUs / 1000;
     }
   }
-  // Leave no block behind for the next phase.
-  await lab.synwatchOnce(['unblock', '--all', '--state-dir', stateDir]);
-  return trials;
 }
 
 interface MissRow {
@@ -385,8 +470,8 @@ interface Summary {
   poll?: { median: number; p99: number; n: number; errors: number; achieved: number };
 }
 
-function summarize(trials: Trial[], mode: Mode, rate: number) {
-  const sel = trials.filter((t) => t.mode === mode && t.rate === rate);
+function summarize(trials: Trial[], mode: Mode, rate: number, lab: Trial['lab'] = 'router') {
+  const sel = trials.filter((t) => t.mode === mode && t.rate === rate && t.lab === lab);
   if (sel.length === 0) return undefined;
   const lat = sel.map((t) => t.latencyMs).filter((x): x is number => x !== undefined).sort((x, y) => x - y);
   const achieved = median(sel.map((t) => t.achievedRate).filter((x) => Number.isFinite(x)).sort((x, y) => x - y));
@@ -425,11 +510,22 @@ function report(a: Args, trials: Trial[], miss: MissRow[], notes: string[], comm
     L.push('', `Cross-check: live's synTime (the kernel timestamp of the flagging SYN on synwatch's own capture socket) differs from tcpdump's kernel timestamp of the ${a.threshold}th SYN by at most ${Math.max(...skew).toFixed(3)} ms;` +
       ` live's own latencyUs (routeTime - synTime), median per rate: ${sums.map((x) => `${thousands(x.rate)}/s ${f1(x.live?.internalMedian, 3)} ms`).join(', ')}.`);
   }
+  if (a.pairRates.length) {
+    L.push('', '## Live in the two-namespace lab (bench/pair-lab.ts)', '',
+      `The same measurement with \`synwatch live\` (same options) in the load benchmark's lab: trafgen (tbf, 2-frame burst) writes ${2 * a.threshold} SYNs per trial ` +
+      'straight into the server\'s veth, and the server drops them in netfilter prerouting after the packet taps: no router forwards them and no TCP stack answers ' +
+      '(in the lab above both run in softirq on the one CPU trafgen leaves, and fill it during a trial\'s burst; bench/findings.md). No poll column: nothing is half-open.', '');
+    L.push('| rate asked (SYN/s) | achieved | live median (ms) | live p99 (ms) | live n | latencyUs median (ms) |', '|---:|---:|---:|---:|---:|---:|');
+    for (const rate of a.pairRates) {
+      const s = summarize(trials, 'live', rate, 'pair');
+      L.push(`| ${thousands(rate)} | ${f1(s?.achieved, 0)} | ${f1(s?.median, 2)} | ${f1(s?.p99, 2)} | ${s ? `${s.n}${s.errors ? ` (+${s.errors} failed)` : ''}` : '-'} | ${f1(s?.internalMedian, 3)} |`);
+    }
+  }
   L.push('', '<details><summary>Every trial</summary>', '');
-  L.push('| mode | rate (SYN/s) | source | achieved | latency (ms) | synTime - tcpdump (ms) | latencyUs (ms) | error |');
-  L.push('|---|---:|---|---:|---:|---:|---:|---|');
+  L.push('| lab | mode | rate (SYN/s) | source | achieved | latency (ms) | synTime - tcpdump (ms) | latencyUs (ms) | error |');
+  L.push('|---|---|---:|---|---:|---:|---:|---:|---|');
   for (const t of trials) {
-    L.push(`| ${t.mode} | ${thousands(t.rate)} | ${t.ip} | ${f1(t.achievedRate, 0)} | ${f1(t.latencyMs, 3)} | ${f1(t.decisionSkewMs, 3)} | ${f1(t.internalMs, 3)} | ${t.error ?? ''} |`);
+    L.push(`| ${t.lab} | ${t.mode} | ${thousands(t.rate)} | ${t.ip} | ${f1(t.achievedRate, 0)} | ${f1(t.latencyMs, 3)} | ${f1(t.decisionSkewMs, 3)} | ${f1(t.internalMs, 3)} | ${t.error ?? ''} |`);
   }
   L.push('', '</details>', '');
   let pass = true;
@@ -480,7 +576,7 @@ function report(a: Args, trials: Trial[], miss: MissRow[], notes: string[], comm
 
 async function main(): Promise<number> {
   const a = parseArgs(process.argv.slice(2));
-  const tools = a.rates.some((r) => senderFor(a, r) === 'trafgen') ? ['tcpreplay', 'trafgen', 'tc'] : ['tcpreplay'];
+  const tools = a.rates.some((r) => senderFor(a, r) === 'trafgen') || a.pairRates.length ? ['tcpreplay', 'trafgen', 'tc'] : ['tcpreplay'];
   const missing = tools.find((t) => !which(t));
   const why = labUnavailableReason() ?? (missing ? `${missing} not installed` : null);
   if (why) {
@@ -493,6 +589,7 @@ async function main(): Promise<number> {
     notes.push(`live not measured: ${liveWhy}`);
     a.modes = a.modes.filter((m) => m !== 'live');
     a.missRates = [];
+    a.pairRates = [];
   }
   const log = (s: string) => process.stderr.write(`latency: ${s}\n`);
   const lab = await Lab.create({ attackers4: 1, attackers6: 0, synBacklog: 4096, listenBacklog: 4096 });
@@ -508,6 +605,7 @@ async function main(): Promise<number> {
   } finally {
     await lab.destroy();
   }
+  if (a.pairRates.length) trials.push(...await pairLatencyPhase(a, log));
   const command = `node dist/bench/latency.js ${process.argv.slice(2).join(' ')}`.trim();
   const { text, pass } = report(a, trials, miss, notes, command);
   fs.writeFileSync(a.out, text);
