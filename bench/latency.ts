@@ -40,7 +40,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Lab, LabProcess, labUnavailableReason, REPO_ROOT, runCommand, sleep, SYNWATCH_MAIN, which } from '../test/e2e/lab';
+import { ExecOptions, ExecResult, Lab, LabProcess, labUnavailableReason, REPO_ROOT, runCommand, sleep, SYNWATCH_MAIN, which } from '../test/e2e/lab';
 import { PairLab } from './pair-lab';
 import { eachFlag, runMain, UsageError } from './cli';
 import { cpuSeconds, median } from './proc';
@@ -195,17 +195,26 @@ async function trafgenFlood(lab: Lab, o: { from: string; count: number; pps: num
   const [srcMac, dstMac] = await Promise.all([lab.mac('attacker', 'eth0'), lab.mac('router', 'r-atk')]);
   const others = ((1 << os.cpus().length) - 1) & ~1;
   const rps = (mask: number) => lab.exec('router', 'sh', ['-c', `echo ${mask.toString(16)} > /sys/class/net/r-atk/queues/rx-0/rps_cpus`]);
-  const [tc, ...tcArgs] = tbfCommand('eth0', o.pps, 2);
   const f: SynFlood = { dev: 'eth0', srcMac, dstMac, src: o.from, dst: lab.addr.server4, dport: lab.httpPort, count: o.count, pps: o.pps, pacing: 'tbf' };
-  const [cmd, ...args] = trafgenCommand(f);
   if (others) await rps(others);
-  await lab.exec('attacker', tc, tcArgs);
   try {
-    const r = await lab.exec('attacker', cmd, args, { allowFail: true, timeoutMs: (floodLimitS(f) + 10) * 1000 });
+    await tbfPacedTrafgen((cmd, args, options) => lab.exec('attacker', cmd, args, options), f);
+  } finally {
+    if (others) await rps(0);
+  }
+}
+
+/** trafgen sends `f` behind a tbf qdisc of a 2-frame burst on f.dev, removed afterwards;
+ *  `run` runs a command in the sending namespace. */
+async function tbfPacedTrafgen(run: (cmd: string, args: string[], options?: ExecOptions) => Promise<ExecResult>, f: SynFlood): Promise<void> {
+  const [tc, ...tcArgs] = tbfCommand(f.dev, f.pps, 2);
+  await run(tc, tcArgs);
+  try {
+    const [cmd, ...args] = trafgenCommand(f);
+    const r = await run(cmd, args, { allowFail: true, timeoutMs: (floodLimitS(f) + 10) * 1000 });
     if (r.code !== 0) throw new Error(`trafgen failed (${r.code}): ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
   } finally {
-    await lab.exec('attacker', 'tc', ['qdisc', 'del', 'dev', 'eth0', 'root'], { allowFail: true });
-    if (others) await rps(0);
+    await run('tc', ['qdisc', 'del', 'dev', f.dev, 'root'], { allowFail: true });
   }
 }
 
@@ -277,17 +286,10 @@ async function pairLatencyPhase(a: Args, log: (s: string) => void): Promise<Tria
           const ip = `198.51.100.${10 + k++}`;
           const trial: Trial = { mode: 'live', lab: 'pair', rate, ip, achievedRate: NaN };
           try {
-            const f: SynFlood = { dev: lab.iface, srcMac: lab.senderMac, dstMac: lab.serverMac, src: ip, dst: lab.serverAddr, dport: lab.port,
-              count: 2 * a.threshold, pps: rate, pacing: 'tbf' };
-            const [tc, ...tcArgs] = tbfCommand(lab.iface, rate, 2);
-            await lab.exec('sender', tc, tcArgs);
-            try {
-              const [cmd, ...args] = trafgenCommand(f);
-              const r = await lab.exec('sender', cmd, args, { allowFail: true, timeoutMs: (floodLimitS(f) + 10) * 1000 });
-              if (r.code !== 0) throw new Error(`trafgen failed (${r.code}): ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
-            } finally {
-              await lab.exec('sender', 'tc', ['qdisc', 'del', 'dev', lab.iface, 'root'], { allowFail: true });
-            }
+            await tbfPacedTrafgen((cmd, args, options) => lab.exec('sender', cmd, args, options), {
+              dev: lab.iface, srcMac: lab.senderMac, dstMac: lab.serverMac, src: ip, dst: lab.serverAddr, dport: lab.port,
+              count: 2 * a.threshold, pps: rate, pacing: 'tbf',
+            });
             await monitor.waitFor(() => routeSeen(ip), 2000, `the route for ${ip}`);
           } catch (e) {
             trial.error = (e as Error).message.split('\n')[0];
@@ -305,8 +307,7 @@ async function pairLatencyPhase(a: Args, log: (s: string) => void): Promise<Tria
     }
     const r = await runCommand('tcpdump', ['-r', capFile, '-nn', '-tt', '--', 'tcp'], { allowFail: true, timeoutMs: 60_000 });
     joinTrials(trials, r.stdout.split('\n'), monitor.stdout, sw.json, a.threshold);
-    await lab.exec('server', process.execPath, [SYNWATCH_MAIN, 'unblock', '--all', '--state-dir', stateDir], { allowFail: true, timeoutMs: 30_000 });
-  } finally {
+  } finally { // its routes go with the namespace, its state directory with lab.dir
     await lab.destroy();
   }
   return trials;

@@ -8,8 +8,7 @@
  * decisions, with interpreted code: measured in the latency lab, 40-150 µs from a batch to the
  * detector's flag and 100-400 µs from the flag to the backend call, for one SYN; and ~0.1 s of
  * compiling in the flood's first second, on the cores the flood already loads. The same work done
- * at start-up costs ~0.1-0.2 s of CPU once, before `capturing` is logged, while the kernel ring
- * holds whatever arrives meanwhile.
+ * at start-up costs ~0.1-0.2 s of CPU once, before the capture opens.
  *
  * Two passes, each with its own throwaway objects: a short settling pass, then the main one. V8
  * allocates a function's feedback only after its first few calls, so what runs only at the start
@@ -25,7 +24,7 @@
  * per pass (RecordingBackend, no ledger: nothing reaches the kernel, the state directory or the
  * log) and drops them on return. It shares nothing with the live run but the compiled code: its packet
  * time is synthetic, its tables are small, and its decisions are discarded. The frames are
- * Ethernet + IPv4 + TCP from documentation addresses (192.0.2.0/24, 198.51.100.0/24 ->
+ * Ethernet (every 16th 802.1Q-tagged) + IPv4 + TCP from documentation addresses (192.0.2.0/24, 198.51.100.0/24 ->
  * 203.0.113.10:80): SYNs, every fourth answered by a SYN-ACK, enough per source to cross the
  * detector's threshold, so the flag and block path runs too. In memory only; never sent.
  */
