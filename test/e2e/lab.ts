@@ -258,15 +258,20 @@ export class LabProcess {
 }
 
 /** A tcpdump capture running in a namespace, written to a pcap file. */
+/** tcpdump's buffer timeout without --immediate-mode: the kernel hands over a TPACKET_V3 block
+ *  at the latest this long after its first packet. */
+const TCPDUMP_BLOCK_TIMEOUT_MS = 1000;
+
 export class Capture {
-  constructor(readonly proc: LabProcess, readonly file: string, private readonly lab: Lab) {}
+  constructor(readonly proc: LabProcess, readonly file: string, private readonly lab: Lab, private readonly immediate = true) {}
 
   /**
-   * Stops tcpdump and waits for it. The capture runs with --immediate-mode: without it, packets
-   * still in the kernel's TPACKET_V3 block (up to 1 s) are lost on SIGINT.
+   * Stops tcpdump and waits for it. Packets still in the kernel's TPACKET_V3 block are lost on
+   * SIGINT, so a capture without --immediate-mode first waits out the block timeout.
    */
   async stop(): Promise<void> {
     if (this.proc.running) {
+      if (!this.immediate) await new Promise((r) => setTimeout(r, TCPDUMP_BLOCK_TIMEOUT_MS + 200));
       this.proc.signal('SIGINT');
       const t = setTimeout(() => this.proc.signal('SIGKILL'), 3000);
       await this.proc.exited;
@@ -739,12 +744,19 @@ export class Lab {
     return counts;
   }
 
-  /** Starts tcpdump in a namespace (default server eth0) writing to a file in the lab dir. */
-  async capture(ns: NsRole = 'server', filter = 'tcp', iface = 'eth0', name = `cap-${crypto.randomBytes(3).toString('hex')}.pcap`): Promise<Capture> {
+  /**
+   * Starts tcpdump in a namespace (default server eth0) writing to a file in the lab dir. With
+   * `immediate` false it runs without --immediate-mode: it then wakes once per filled block or
+   * second instead of once per packet, so it takes no CPU from what a benchmark measures during a
+   * burst (its timestamps are the kernel's either way), and stop() waits for the last block.
+   */
+  async capture(ns: NsRole = 'server', filter = 'tcp', iface = 'eth0', name = `cap-${crypto.randomBytes(3).toString('hex')}.pcap`,
+    immediate = true): Promise<Capture> {
     const file = path.join(this.dir, name);
-    const p = this.spawn(ns, 'tcpdump', ['-i', iface, '-n', '--immediate-mode', '-U', '-s', '128', '-w', file, '--', filter], { label: `tcpdump ${name}` });
+    const args = ['-i', iface, '-n', ...(immediate ? ['--immediate-mode'] : []), '-U', '-s', '128', '-w', file, '--', filter];
+    const p = this.spawn(ns, 'tcpdump', args, { label: `tcpdump ${name}` });
     await p.waitFor(() => /listening on/.test(p.stderr), 10_000, 'tcpdump to listen');
-    return new Capture(p, file, this);
+    return new Capture(p, file, this, immediate);
   }
 
   /** `ip -ts -o monitor route` in a namespace; lines carry [timestamp] prefixes. */
