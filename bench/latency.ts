@@ -43,7 +43,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ExecOptions, ExecResult, Lab, LabProcess, labUnavailableReason, REPO_ROOT, runCommand, sleep, SYNWATCH_MAIN, which } from '../test/e2e/lab';
+import { ExecOptions, ExecResult, Lab, LabProcess, labUnavailableReason, REPO_ROOT, runCommand, sleep, SYNWATCH_MAIN, TCPDUMP_BLOCK_TIMEOUT_MS, which } from '../test/e2e/lab';
 import { PairLab } from './pair-lab';
 import { eachFlag, runMain, UsageError } from './cli';
 import { cpuSeconds, median } from './proc';
@@ -311,7 +311,7 @@ async function pairLatencyPhase(a: Args, log: (s: string) => void): Promise<Tria
           log(`live (pair lab) ${rate}/s trial ${t + 1}/${a.trials} ${ip}${trial.error ? ` ERROR ${trial.error}` : ''}`);
         }
       }
-      await sleep(1200); // tcpdump's last block is handed over (its 1 s buffer timeout)
+      await sleep(TCPDUMP_BLOCK_TIMEOUT_MS + 200); // tcpdump's last block is handed over
     } finally {
       await sw.stop(5000);
       cap.signal('SIGINT');

@@ -421,8 +421,9 @@ static int watch_capture_fd(capture_ctx *c);
  */
 static int after_drain(capture_ctx *c, long delivered, uint64_t read_us) {
   if (c->closed) return 0;
-  if (delivered > 0 && c->coalesce_us > 0 && c->timer_initialized) {
-    uint64_t now = monotonic_us();
+  int moderate = delivered > 0 && c->coalesce_us > 0 && c->timer_initialized;
+  uint64_t now = monotonic_us();
+  if (moderate) {
     if (now - c->last_records_us > STRETCH_GAP_US) c->stretch_start_us = now; /* 0 at first: a new stretch */
     c->last_records_us = now;
     for (int round = 0; round < MAX_REREADS_PER_WAKE && now - read_us >= (uint64_t)moderation_window_us(c, now); round++) {
@@ -432,14 +433,13 @@ static int after_drain(capture_ctx *c, long delivered, uint64_t read_us) {
       if (c->closed) return 0;
       now = monotonic_us();
       if (more == 0) {
-        delivered = 0;
+        moderate = 0;
         break;
       }
       c->last_records_us = now;
     }
   }
-  if (delivered > 0 && c->coalesce_us > 0 && c->timer_initialized) {
-    uint64_t now = monotonic_us();
+  if (moderate) {
     uint64_t elapsed = now - read_us;
     int window = moderation_window_us(c, now);
     if (c->polling) uv_poll_stop(&c->poll);

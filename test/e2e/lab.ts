@@ -257,11 +257,11 @@ export class LabProcess {
   }
 }
 
-/** A tcpdump capture running in a namespace, written to a pcap file. */
 /** tcpdump's buffer timeout without --immediate-mode: the kernel hands over a TPACKET_V3 block
  *  at the latest this long after its first packet. */
-const TCPDUMP_BLOCK_TIMEOUT_MS = 1000;
+export const TCPDUMP_BLOCK_TIMEOUT_MS = 1000;
 
+/** A tcpdump capture running in a namespace, written to a pcap file. */
 export class Capture {
   constructor(readonly proc: LabProcess, readonly file: string, private readonly lab: Lab, private readonly immediate = true) {}
 
