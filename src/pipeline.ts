@@ -45,6 +45,12 @@ export class Pipeline {
     if (r === DecodeResult.TcpSegment) t.commit(ts);
   };
 
+  /** Reserve the tables' storage now rather than at the first packet that needs it (live: at
+   *  start, so a flood's first SYN allocates nothing; see HandshakeTracker.reserve). */
+  reserve(): void {
+    this.tracker.reserve();
+  }
+
   /** Process the segments waiting in the tracker's batch now (live: at the end of each capture
    *  batch, so no SYN waits for the next one). */
   flush(): void {

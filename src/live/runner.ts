@@ -70,6 +70,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PrivilegeError } from './privilege';
 import { warmUp, WarmUpReport } from './warm-up';
+import { collectBeforeCapture } from './heap';
 import type { DropReport } from './privilege';
 import { LiveNotifier, Notifications, NotifyContext } from '../observe/live-notifier';
 
@@ -206,6 +207,8 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
     onAlert: (a, p) => sink.onAlert(a, p),
     onTime: (t) => sink.onTime(t),
   });
+  // Here, not at the first SYN: that is the first SYN of a flood (src/live/heap.ts).
+  pipeline.reserve();
   let failure: Error | null = null;
   let stop: (why: string) => void = () => {};
   let writer: CaptureWriter | null = null;
@@ -262,6 +265,7 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   }
   // ---- 3. the run ----
   sink = new ReloadableSink(session);
+  const startGcMs = collectBeforeCapture();
   const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   const lagMs = (ns: number) => Math.max(0, Math.round((ns / 1e6 - LAG_RESOLUTION_MS) * 1000) / 1000);
   lag.enable();
@@ -269,7 +273,7 @@ export async function runLive(o: LiveRunOptions, log: Logger): Promise<number> {
   log.info({
     iface: o.iface, linkType: capture.linkTypeName, filter: capture.filter, snaplen: capture.snaplen,
     bufferBytes: capture.bufferBytes, coalesceUs: o.coalesceUs,
-    warmUp: warmed ? { records: warmed.records, flagged: warmed.flagged, ms: Math.round(warmed.ms) } : null,
+    warmUp: warmed ? { records: warmed.records, flagged: warmed.flagged, ms: Math.round(warmed.ms) } : null, startGcMs: Math.round(startGcMs * 10) / 10,
     backend: o.config.dryRun ? 'dry-run' : o.backend.name, stateDir: ledger?.dir ?? null, uid: process.getuid?.() ?? null,
     threshold: o.pipeline.detector.threshold, blockTtl: o.config.blockTtl, routeType: o.config.routeType,
     maxActiveBlocks: o.config.maxActiveBlocks, maxNewBlocksPerSecond: o.config.maxNewBlocksPerSecond,

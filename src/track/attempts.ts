@@ -19,8 +19,9 @@
  *   commits the pages only when they are first written, so a small capture costs little and a
  *   flood never copies records. Not before the first insert: the IPv6 table of an IPv4 capture
  *   would reserve 72 MB that V8 counts as external memory and collects garbage over (pipeline
- *   construction 5-6 -> 2 ms, one mark-compact fewer at start-up). The index grows with the
- *   live entries.
+ *   construction 5-6 -> 2 ms, one mark-compact fewer at start-up). Live reserves both tables at
+ *   start (reserve()): there, the first insert is the first SYN of a flood. The index grows with
+ *   the live entries.
  *
  * Key layout (keyWords words): client address (1 or 4), server address (1 or 4),
  * clientPort << 16 | serverPort (1), client ISN (1): see keyPorts and keyIsn.
@@ -225,14 +226,22 @@ export class AttemptTable {
     return slot;
   }
 
+  /**
+   * Reserve the record storage for maxCapacity entries now instead of at the first insert (once;
+   * later calls do nothing). Live does, at start: the first insert then allocates nothing, and
+   * the storage is old before the first flood (src/live/heap.ts).
+   */
+  reserve(): void {
+    if (this.firstUs.length !== 0) return;
+    this.rec = new Uint32Array(this.maxCapacity * this.recordWords);
+    this.rec32 = new Int32Array(this.rec.buffer);
+    this.firstUs = new Float64Array(this.maxCapacity);
+  }
+
   /** Take the ring's next slot (growing the index first if due); the caller stamps its firstUs. */
   private nextSlot(): number {
     if (this.size === this.maxCapacity) throw new RangeError('attempt table full');
-    if (this.firstUs.length === 0) {
-      this.rec = new Uint32Array(this.maxCapacity * this.recordWords);
-      this.rec32 = new Int32Array(this.rec.buffer);
-      this.firstUs = new Float64Array(this.maxCapacity);
-    }
+    if (this.firstUs.length === 0) this.reserve();
     if (2 * (this.size + 1) > this.indexMask + 1 && this.indexMask + 1 < pairsFor(this.maxCapacity)) this.growIndex();
     let slot = this.head + this.size;
     if (slot >= this.maxCapacity) slot -= this.maxCapacity;

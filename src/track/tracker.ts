@@ -195,6 +195,12 @@ export class HandshakeTracker implements PacketClock {
     this.probes6 = new Int32Array(2 * n);
   }
 
+  /** Reserve both attempt tables' record storage now (AttemptTable.reserve). */
+  reserve(): void {
+    this.attempts4.reserve();
+    this.attempts6.reserve();
+  }
+
   setEvents(events: TrackerEvents): void {
     this.events = events;
   }

@@ -216,3 +216,23 @@ test('evicting a TCP Fast Open attempt removes its alias', () => {
     assert.equal(t.aliases.table.size, 0, `${client}: the evicted attempt's alias is gone`);
   }
 });
+
+test('reserve(): both attempt tables hold their storage before any SYN, and the first SYNs keep it', () => {
+  const opts = { ...DEFAULT_TRACKER_OPTIONS, maxAttempts: 1024 };
+  const lazy = new HandshakeTracker(opts);
+  assert.equal(lazy.attempts4.firstUs.length, 0, 'without reserve(), nothing before the first insert');
+  const t = new HandshakeTracker(opts);
+  t.reserve();
+  const rec4 = t.attempts4.rec;
+  assert.equal(t.attempts4.firstUs.length, 1024);
+  assert.equal(t.attempts6.firstUs.length, 1024);
+  assert.equal(rec4.length, 1024 * 8);
+  t.reserve(); // a second call changes nothing
+  assert.equal(t.attempts4.rec, rec4);
+  t.setEvents(new Events());
+  let ts = 1_700_000_000_000_000;
+  for (const s of handshake('198.51.100.7', '203.0.113.10', 40000, 80, 1000, 5000)) t.onSegment(viewOf(s), (ts += 1000));
+  t.flush();
+  assert.equal(t.attempts4.rec, rec4, 'the first insert used the reserved storage');
+  assert.equal(t.attempts4.size, 1);
+});
