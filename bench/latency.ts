@@ -4,7 +4,8 @@
  *
  *   node dist/bench/latency.js [--trials 10] [--rates 100,1000,10000] [--threshold 20]
  *        [--miss-rates 10000,20000,30000,40000,max] [--miss-count 40000] [--miss-trials 3] [--modes live,poll]
- *        [--sender auto|tcpreplay|trafgen] [--pair-rates 100000] [--out bench/latency-results.md] [--strict]
+ *        [--sender auto|tcpreplay|trafgen] [--pair-rates 100000] [--flood-rates 100000]
+ *        [--out bench/latency-results.md] [--strict]
  *
  * Latency of one trial: from the threshold-crossing SYN (the Nth SYN from a fresh attacker
  * address, N = --threshold, timestamped by tcpdump in the server namespace; live runs with
@@ -29,6 +30,9 @@
  * (bench/pair-lab.ts; pairLatencyPhase): no router forwards the SYNs and no TCP stack answers
  * them. In the lab above, at the top rate, that kernel work fills the one CPU trafgen leaves
  * during a trial's burst (ftrace, bench/findings.md); this shows what synwatch does without it.
+ * --flood-rates: live trials in that lab while synwatch is under a background flood of each rate,
+ * from 254 other sources on its allowlist; each trial's SYNs unpaced (pairLatencyPhase). A
+ * trial's own 40 SYNs do not make a flood; this is the latency at a flood's rate.
  * Every trial of every lab is listed in the report.
  *
  * Miss rate: `synwatch live --dry-run` with a threshold no source reaches, floods of --miss-count
@@ -75,6 +79,8 @@ interface Args {
   sender: Sender;
   /** Live only, in the two-namespace lab (bench/pair-lab.ts); empty: not run. */
   pairRates: number[];
+  /** Live only, two-namespace lab, trials under a background flood of each of these SYN/s. */
+  floodRates: number[];
   out: string;
   strict: boolean;
 }
@@ -82,7 +88,7 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const a: Args = {
     trials: 10, rates: [100, 1000, 10000], threshold: 20, missRates: [10000, 20000, 30000, 40000, Infinity], missCount: 40000, missTrials: 3,
-    modes: ['live', 'poll'], sender: 'auto', pairRates: [], out: path.join(REPO_ROOT, 'bench/latency-results.md'), strict: false,
+    modes: ['live', 'poll'], sender: 'auto', pairRates: [], floodRates: [], out: path.join(REPO_ROOT, 'bench/latency-results.md'), strict: false,
   };
   const nums = (v: string) => v.split(',').map(Number).filter((x) => x > 0);
   eachFlag(argv, __filename, (k, v) => {
@@ -93,6 +99,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--miss-trials') a.missTrials = Number(v());
     else if (k === '--miss-count') a.missCount = Number(v());
     else if (k === '--pair-rates') a.pairRates = nums(v());
+    else if (k === '--flood-rates') a.floodRates = nums(v());
     else if (k === '--modes') a.modes = v().split(',') as Mode[];
     else if (k === '--sender') {
       const x = v();
@@ -111,12 +118,18 @@ function parseArgs(argv: string[]): Args {
 
 interface Trial {
   mode: Mode;
-  /** 'router': test/e2e/lab.ts, the server answers; 'pair': bench/pair-lab.ts, the server drops the SYNs. */
-  lab: 'router' | 'pair';
+  /**
+   * 'router': test/e2e/lab.ts, the server answers; 'pair': bench/pair-lab.ts, the server drops the
+   * SYNs; 'flood': the pair lab under a background flood (pairLatencyPhase).
+   */
+  lab: 'router' | 'pair' | 'flood';
+  /** SYN/s: the trial's own (router, pair) or the background flood's (flood). */
   rate: number;
   ip: string;
   /** Achieved rate of this trial's SYNs (tcpdump), SYN/s. */
   achievedRate: number;
+  /** 'flood': the background's rate while the trials ran (server veth rx_packets), SYN/s. */
+  backgroundRate?: number;
   /** µs since the epoch. */
   nthSynUs?: number;
   routeUs?: number;
@@ -269,6 +282,13 @@ async function latencyPhase(lab: Lab, mode: Mode, a: Args, addrs: string[], log:
   return trials;
 }
 
+/** The background flood's sources ('flood' phases): 192.0.2.1-254, on live's allowlist. */
+const FLOOD_SOURCES = '192.0.2.0/24';
+/** Background flood: started this long before the first trial (its 254 sources flagged by then). */
+const FLOOD_SETTLE_MS = 1500;
+/** Background flood: its SYN count is this many seconds' worth (a bound; it is stopped after the trials). */
+const FLOOD_MAX_S = 120;
+
 /**
  * Live trials in the two-namespace lab (bench/pair-lab.ts, the load benchmark's): trafgen writes
  * straight into the server's interface, and the server drops the SYNs in netfilter's prerouting
@@ -276,43 +296,84 @@ async function latencyPhase(lab: Lab, mode: Mode, a: Args, addrs: string[], log:
  * timed is the same (the Nth SYN's tcpdump timestamp to the route in `ip monitor`); what differs
  * is the kernel's own work per SYN, which in test/e2e/lab.ts fills the one CPU trafgen leaves
  * (bench/findings.md). Sources 198.51.100.10 and up, one per trial, as in latencyPhase.
+ *
+ * Without floodPps ('pair'): each trial's SYNs at `rates`, paced by a 2-frame tbf. With it
+ * ('flood'): synwatch is under a flood of floodPps SYN/s from 254 other sources (192.0.2.1-254,
+ * random ports and ISNs, tbf-paced, as in the load benchmark) for the whole phase, and each
+ * trial's SYNs go out unpaced (trafgen's TX_RING, which bypasses the qdisc and so the flood's
+ * tbf) in between. The flood's sources are on live's --allow list: synwatch tracks, flags and
+ * logs them like any other, and installs no route for them, so the trials' routes are the only
+ * ones and the new-block cap is theirs.
  */
-async function pairLatencyPhase(a: Args, log: (s: string) => void): Promise<Trial[]> {
+async function pairLatencyPhase(a: Args, log: (s: string) => void, rates: number[], floodPps?: number): Promise<Trial[]> {
   const lab = await PairLab.create();
+  const tag: Trial['lab'] = floodPps ? 'flood' : 'pair';
   const trials: Trial[] = [];
   try {
-    const stateDir = path.join(lab.dir, 'state-pair');
-    const capFile = path.join(lab.dir, 'syn-pair.pcap');
+    const stateDir = path.join(lab.dir, `state-${tag}`);
+    const capFile = path.join(lab.dir, `syn-${tag}.pcap`);
     const monitor = lab.spawn('server', 'env', ['TZ=UTC', 'chrt', ...ROUTE_MONITOR], { label: 'ip monitor' });
-    // Without --immediate-mode, as in latencyPhase; stopped after its 1 s block timeout.
+    // Without --immediate-mode, as in latencyPhase; stopped after its 1 s block timeout. Under a
+    // flood, the trials' SYNs only (198.51.100.0/24).
+    const synOnly = 'tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn';
     const cap = lab.spawn('server', 'tcpdump', ['-i', lab.iface, '-U', '-B', '65536', '-s', '128', '-w', capFile,
-      'tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn'], { label: 'tcpdump' });
+      floodPps ? `src net 198.51.100.0/24 and ${synOnly}` : synOnly], { label: 'tcpdump' });
     await cap.waitFor(() => cap.stderr.includes('listening on'), 10_000, 'tcpdump to listen');
-    const sw = lab.spawn('server', process.execPath, [SYNWATCH_MAIN, '--log-level', 'info', ...synwatchArgs('live', a, stateDir, lab.iface)], { label: 'synwatch live (pair)' });
+    const sw = lab.spawn('server', process.execPath, [SYNWATCH_MAIN, '--log-level', 'info', ...synwatchArgs('live', a, stateDir, lab.iface),
+      ...(floodPps ? ['--allow', FLOOD_SOURCES] : [])], { label: `synwatch live (${tag})` });
     await sw.waitForJson((o) => o.msg === 'capturing', 15_000, '"capturing"');
     await sleep(300);
     const routeSeen = (ip: string) => monitor.stdout.split('\n').some((l) => parseMonitorLine(l)?.[1] === ip);
+    const inSender = (cmd: string, args: string[], options?: ExecOptions) => lab.exec('sender', cmd, args, options);
+    const burst = (ip: string, pps: number): SynFlood => ({
+      dev: lab.iface, srcMac: lab.senderMac, dstMac: lab.serverMac, src: ip, dst: lab.serverAddr, dport: lab.port,
+      count: 2 * a.threshold, pps, pacing: 'tbf',
+    });
+    let background: LabProcess | undefined;
     let k = 0;
     try {
-      for (const rate of a.pairRates) {
+      if (floodPps) {
+        const [tc, ...tcArgs] = tbfCommand(lab.iface, floodPps);
+        await inSender(tc, tcArgs);
+        const [cmd, ...args] = trafgenCommand({ ...burst('192.0.2.0', floodPps), randomSourceOctet: true, count: Math.round(floodPps * FLOOD_MAX_S) });
+        background = lab.spawn('sender', cmd, args, { label: 'trafgen (background flood)' });
+        await sleep(FLOOD_SETTLE_MS);
+      }
+      const rx0 = await lab.counter('server', 'rx_packets');
+      const t0 = process.hrtime.bigint();
+      for (const rate of rates) {
         for (let t = 0; t < a.trials; t++) {
           const ip = `198.51.100.${10 + k++}`;
-          const trial: Trial = { mode: 'live', lab: 'pair', rate, ip, achievedRate: NaN };
+          const trial: Trial = { mode: 'live', lab: tag, rate: floodPps ?? rate, ip, achievedRate: NaN };
           try {
-            await tbfPacedTrafgen((cmd, args, options) => lab.exec('sender', cmd, args, options), {
-              dev: lab.iface, srcMac: lab.senderMac, dstMac: lab.serverMac, src: ip, dst: lab.serverAddr, dport: lab.port,
-              count: 2 * a.threshold, pps: rate, pacing: 'tbf',
-            });
+            if (floodPps) {
+              const [cmd, ...args] = trafgenCommand({ ...burst(ip, Infinity), pacing: undefined });
+              const r = await inSender(cmd, args, { allowFail: true, timeoutMs: 20_000 });
+              if (r.code !== 0) throw new Error(`trafgen failed (${r.code}): ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
+            } else {
+              await tbfPacedTrafgen(inSender, burst(ip, rate));
+            }
             await monitor.waitFor(() => routeSeen(ip), 2000, `the route for ${ip}`);
           } catch (e) {
             trial.error = (e as Error).message.split('\n')[0];
           }
           trials.push(trial);
-          log(`live (pair lab) ${rate}/s trial ${t + 1}/${a.trials} ${ip}${trial.error ? ` ERROR ${trial.error}` : ''}`);
+          log(`live (${tag} lab) ${thousands(floodPps ?? rate)}/s trial ${t + 1}/${a.trials} ${ip}${trial.error ? ` ERROR ${trial.error}` : ''}`);
         }
+      }
+      if (floodPps) {
+        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        const backgroundRate = ((await lab.counter('server', 'rx_packets')) - rx0 - 2 * a.threshold * trials.length) / seconds;
+        if (!background?.running) throw new Error(`the background flood ended before the trials did (${background?.stderr.trim().split('\n').slice(-1)[0] ?? ''})`);
+        for (const tr of trials) tr.backgroundRate = backgroundRate;
       }
       await sleep(TCPDUMP_BLOCK_TIMEOUT_MS + 200); // tcpdump's last block is handed over
     } finally {
+      if (background) {
+        background.signal('SIGINT');
+        await background.stop(5000);
+        await inSender('tc', ['qdisc', 'del', 'dev', lab.iface, 'root'], { allowFail: true });
+      }
       await sw.stop(5000);
       cap.signal('SIGINT');
       await cap.stop(5000);
@@ -511,8 +572,10 @@ function report(a: Args, trials: Trial[], miss: MissRow[], notes: string[], comm
   L.push(`Latency = route in the kernel (\`ip -ts -o monitor route\`, server namespace) minus the threshold-crossing SYN (the ${a.threshold}th SYN from a fresh source, tcpdump timestamp, server namespace). ` +
     `Each trial: ${2 * a.threshold} SYNs at the given rate from one new source (${senderText(a)}), ${a.trials} trials per rate and mode; ` +
     `live = \`synwatch live -i eth0 --threshold ${a.threshold}\`, poll = \`synwatch poll --interval 1 --threshold ${a.threshold}\` (random start phase). p99 is nearest-rank (with 10 trials, the maximum).`, '');
-  L.push('| rate (SYN/s) | achieved | live median (ms) | live p99 (ms) | poll median (ms) | poll p99 (ms) | poll/live (median) | live n | poll n |');
-  L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  if (sums.length) {
+    L.push('| rate (SYN/s) | achieved | live median (ms) | live p99 (ms) | poll median (ms) | poll p99 (ms) | poll/live (median) | live n | poll n |');
+    L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  }
   for (const s of sums) {
     const ratio = s.live && s.poll ? s.poll.median / s.live.median : NaN;
     L.push(`| ${thousands(s.rate)} | ${f1(s.live?.achieved ?? s.poll?.achieved, 0)} | ${f1(s.live?.median, 2)} | ${f1(s.live?.p99, 2)} | ${f1(s.poll?.median, 1)} | ${f1(s.poll?.p99, 1)} | ` +
@@ -533,6 +596,19 @@ function report(a: Args, trials: Trial[], miss: MissRow[], notes: string[], comm
     for (const rate of a.pairRates) {
       const s = summarize(trials, 'live', rate, 'pair');
       L.push(`| ${thousands(rate)} | ${f1(s?.achieved, 0)} | ${f1(s?.median, 2)} | ${f1(s?.p99, 2)} | ${s ? `${s.n}${s.errors ? ` (+${s.errors} failed)` : ''}` : '-'} | ${f1(s?.internalMedian, 3)} |`);
+    }
+  }
+  if (a.floodRates.length) {
+    L.push('', '## Live under a flood (two-namespace lab)', '',
+      `The two-namespace lab again, with synwatch under a background flood for the whole phase: trafgen (tbf) sends SYNs from 254 other sources (${FLOOD_SOURCES}, random ports and ISNs) at the rate asked, ` +
+      `started ${FLOOD_SETTLE_MS / 1000} s before the first trial; those sources are on live's \`--allow\` list (tracked, flagged and logged, never routed). ` +
+      `Each trial's ${2 * a.threshold} SYNs from one new source go out unpaced in between (trafgen's TX_RING bypasses the flood's qdisc). ` +
+      'Background achieved = the server veth\'s rx_packets over the trials, minus the trials\' SYNs, per second.', '');
+    L.push('| background asked (SYN/s) | background achieved | trial burst (median) | live median (ms) | live p99 (ms) | live n | latencyUs median (ms) |', '|---:|---:|---:|---:|---:|---:|---:|');
+    for (const pps of a.floodRates) {
+      const s = summarize(trials, 'live', pps, 'flood');
+      const bg = trials.find((t) => t.lab === 'flood' && t.rate === pps)?.backgroundRate;
+      L.push(`| ${thousands(pps)} | ${f1(bg, 0)} | ${f1(s?.achieved, 0)} | ${f1(s?.median, 2)} | ${f1(s?.p99, 2)} | ${s ? `${s.n}${s.errors ? ` (+${s.errors} failed)` : ''}` : '-'} | ${f1(s?.internalMedian, 3)} |`);
     }
   }
   L.push('', '<details><summary>Every trial</summary>', '');
@@ -590,7 +666,7 @@ function report(a: Args, trials: Trial[], miss: MissRow[], notes: string[], comm
 
 async function main(): Promise<number> {
   const a = parseArgs(process.argv.slice(2));
-  const tools = a.rates.some((r) => senderFor(a, r) === 'trafgen') || a.pairRates.length ? ['tcpreplay', 'trafgen', 'tc'] : ['tcpreplay'];
+  const tools = a.rates.some((r) => senderFor(a, r) === 'trafgen') || a.pairRates.length || a.floodRates.length ? ['tcpreplay', 'trafgen', 'tc'] : ['tcpreplay'];
   const missing = tools.find((t) => !which(t));
   const why = labUnavailableReason() ?? (missing ? `${missing} not installed` : null);
   if (why) {
@@ -604,6 +680,7 @@ async function main(): Promise<number> {
     a.modes = a.modes.filter((m) => m !== 'live');
     a.missRates = [];
     a.pairRates = [];
+    a.floodRates = [];
   }
   const log = (s: string) => process.stderr.write(`latency: ${s}\n`);
   const lab = await Lab.create({ attackers4: 1, attackers6: 0, synBacklog: 4096, listenBacklog: 4096 });
@@ -619,7 +696,8 @@ async function main(): Promise<number> {
   } finally {
     await lab.destroy();
   }
-  if (a.pairRates.length) trials.push(...await pairLatencyPhase(a, log));
+  if (a.pairRates.length) trials.push(...await pairLatencyPhase(a, log, a.pairRates));
+  for (const pps of a.floodRates) trials.push(...await pairLatencyPhase(a, log, [Infinity], pps));
   const command = `node dist/bench/latency.js ${process.argv.slice(2).join(' ')}`.trim();
   const { text, pass } = report(a, trials, miss, notes, command);
   fs.writeFileSync(a.out, text);
