@@ -56,9 +56,14 @@
  * interrupt moderation does: the first packet on an idle link wakes the loop at once; while a
  * busy stretch lasts (each poll finds records, or a wake-up comes within STRETCH_GAP_US of the
  * last records), the ring is polled again after a window of FIRST_WINDOW_US that grows with the
- * stretch's age (1/RAMP_DIVISOR of it) up to coalesceUs. A short burst is read every ~100 us; a
- * flood that has lasted a quarter of a second is read every coalesceUs (4 ms by default: 250
- * wake-ups a second); a poll that finds nothing goes back to waking on the next packet.
+ * stretch's age (1/RAMP_DIVISOR of it) up to coalesceUs, and no longer than what holds
+ * TARGET_READ_RECORDS at the rate the last read found. A short burst is read every ~100 us; a
+ * flood of 10k SYN/s that has lasted a quarter of a second is read every coalesceUs (4 ms by
+ * default: 250 wake-ups a second), one of 100k SYN/s every ~0.5 ms, one of 280k every ~0.2 ms;
+ * a poll that finds nothing goes back to waking on the next packet. The rate bound is for the
+ * SYN that crosses a threshold during a flood: it waits for the next read, and with the 4 ms
+ * window alone it waited 1.5-3 ms (median) under a 100k SYN/s flood (bench/latency.ts
+ * --flood-rates). 48 records a read keep the wake-ups' cost under ~1 us a SYN at any rate.
  *
  * Why uv_poll on the main thread and not a capture thread: the kernel ring (bufferBytes of
  * frames of ~snaplen bytes: hundreds of thousands at the defaults) already absorbs the pauses of
@@ -91,6 +96,9 @@
 #define FIRST_WINDOW_US 100
 #define RAMP_DIVISOR 64
 #define STRETCH_GAP_US 10000
+/* Moderation by rate (see "Why moderation"): a window is sized to hold about this many records at
+ * the rate the last ring read found. */
+#define TARGET_READ_RECORDS 48
 /* Extra ring reads in one wake-up when JavaScript took longer than the window (see after_drain). */
 #define MAX_REREADS_PER_WAKE 8
 #define MAX_FILTER 65536
@@ -126,6 +134,9 @@ typedef struct {
   /* CLOCK_MONOTONIC µs: when the current busy stretch began, and when a drain last found records. */
   uint64_t stretch_start_us;
   uint64_t last_records_us;
+  /* When the last ring read started, and the window that holds TARGET_READ_RECORDS at its rate. */
+  uint64_t last_read_us;
+  uint64_t rate_window_us;
   int closed;
   int in_callback;
   int close_requested;
@@ -380,13 +391,26 @@ static uint64_t monotonic_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* The next poll's delay: the stretch's age / RAMP_DIVISOR, at least FIRST_WINDOW_US, at most
- * coalesce_us (which wins when it is the smaller). */
+/* The next poll's delay: the stretch's age / RAMP_DIVISOR or the rate window, whichever is the
+ * smaller, at least FIRST_WINDOW_US, at most coalesce_us (which wins when it is the smaller). */
 static int moderation_window_us(const capture_ctx *c, uint64_t now_us) {
   uint64_t w = (now_us - c->stretch_start_us) / RAMP_DIVISOR;
+  if (w > c->rate_window_us) w = c->rate_window_us;
   if (w < FIRST_WINDOW_US) w = FIRST_WINDOW_US;
   if (w > (uint64_t)c->coalesce_us) w = (uint64_t)c->coalesce_us;
   return (int)w;
+}
+
+/* A ring read that started at read_us found `found` records, gathered since the read before it
+ * started: the window that would hold TARGET_READ_RECORDS at that rate. A read that finds nothing
+ * leaves it (the stretch then ends). The first read after an idle spell spans the spell: a long
+ * window, which the stretch's young age then caps. */
+static void note_read(capture_ctx *c, long found, uint64_t read_us) {
+  uint64_t span = read_us - c->last_read_us;
+  c->last_read_us = read_us;
+  if (found <= 0) return;
+  uint64_t w = span * TARGET_READ_RECORDS / (uint64_t)found;
+  c->rate_window_us = w > MAX_COALESCE_US ? MAX_COALESCE_US : w;
 }
 
 /* Arms the one-shot moderation timer; returns 0, or -1 (then the capture fd is watched again). */
@@ -423,12 +447,14 @@ static int after_drain(capture_ctx *c, long delivered, uint64_t read_us) {
   if (c->closed) return 0;
   int moderate = delivered > 0 && c->coalesce_us > 0 && c->timer_initialized;
   uint64_t now = monotonic_us();
+  note_read(c, delivered, read_us);
   if (moderate) {
     if (now - c->last_records_us > STRETCH_GAP_US) c->stretch_start_us = now; /* 0 at first: a new stretch */
     c->last_records_us = now;
     for (int round = 0; round < MAX_REREADS_PER_WAKE && now - read_us >= (uint64_t)moderation_window_us(c, now); round++) {
       read_us = now;
       long more = drain_ring(c, 0, MAX_BATCHES_PER_WAKE);
+      note_read(c, more, read_us);
       if (more < 0) return -1;
       if (c->closed) return 0;
       now = monotonic_us();
@@ -640,6 +666,7 @@ static napi_value capture_open(napi_env env, napi_callback_info info) {
   c->p = p;
   c->fd = fd;
   c->coalesce_us = coalesce_us;
+  c->rate_window_us = MAX_COALESCE_US; /* no rate seen yet: the ramp alone */
   c->timer_fd = coalesce_us > 0 ? timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC) : -1;
   c->snaplen = pcap_snapshot(p) > 0 && pcap_snapshot(p) < snaplen ? pcap_snapshot(p) : snaplen;
   c->batch = batch;
